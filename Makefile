@@ -1,0 +1,42 @@
+# wgbot: the two commands of the README, and the developer workflow.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-e2e lint messages setup-e2e clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+setup-e2e: node_modules/.package-lock.json
+
+## Set up and run the bot: against Telegram when TELEGRAM_BOT_TOKEN is set, else the local console.
+run: $(STAMP)
+	$(BIN)/wgbot
+
+## Set up and run the whole test suite (unit, dispatcher, end-to-end; PostgreSQL too when
+## TEST_DATABASE_URL is set).
+test: $(STAMP) setup-e2e lint
+	$(BIN)/pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q -m "not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Extract messages from the code and merge them into every catalog.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ -k translate --no-location \
+		--sort-output --project wgbot -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,84 @@
+"""The `wgbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.database import DatabaseUnavailable
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_polling
+
+    asyncio.run(run_polling(settings))
+    return 0
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import run_console
+
+    asyncio.run(run_console(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.database import Database
+    from storage.migrate import current, upgrade
+
+    async def go() -> str | None:
+        database = Database(settings.effective_database_url)
+        try:
+            await database.check()
+            await upgrade(database)
+            return await current(database)
+        finally:
+            await database.dispose()
+
+    print(f"database at revision {asyncio.run(go())}")
+    return 0
+
+
+def _auto(args: argparse.Namespace, settings: Settings) -> int:
+    """No subcommand: run against Telegram when a token is configured, else the local console."""
+    return _run(args, settings) if settings.telegram_bot_token else _console(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wgbot",
+        description="Telegram bot for security and human rights working groups. Without a "
+                    "command: `run` when TELEGRAM_BOT_TOKEN is set, else `console`.",
+    )
+    parser.set_defaults(func=_auto)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Telegram (long polling)").set_defaults(func=_run)
+    sub.add_parser("console", help="chat with the bot locally, without Telegram").set_defaults(
+        func=_console)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        return args.func(args, settings)
+    except (ConfigError, DatabaseUnavailable) as exc:
+        print(f"wgbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""The bot's commands: one table drives /help and the per-language, per-scope command menus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.i18n import N_, translate
+
+
+class Audience(StrEnum):
+    EVERYONE = "everyone"
+    MEMBER = "member"  # in a registered group
+    SECRETARIAT = "secretariat"
+    CHAT_ADMIN = "chat_admin"  # in a group that is not registered yet
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    name: str
+    description: str  # message id, translated where shown
+    private: bool
+    group: bool
+    audience: Audience = Audience.EVERYONE
+
+
+COMMANDS: list[CommandInfo] = [
+    CommandInfo("start", N_("Start and see what I can do"), private=True, group=False),
+    CommandInfo("help", N_("What I can do here"), private=True, group=True),
+    CommandInfo("profile", N_("Your pillar, organisation, language and co-chair choice"),
+                private=True, group=False),
+    CommandInfo("language", N_("Choose your language"), private=True, group=True),
+    CommandInfo("groups", N_("The working groups you belong to"), private=True, group=False),
+    CommandInfo("setup", N_("Register this chat as a working group, or edit its settings"),
+                private=False, group=True, audience=Audience.CHAT_ADMIN),
+    CommandInfo("join", N_("Join this working group"), private=False, group=True,
+                audience=Audience.MEMBER),
+    CommandInfo("members", N_("Members of this working group by pillar"), private=False,
+                group=True, audience=Audience.MEMBER),
+    CommandInfo("grant", N_("Give a member the secretariat role: /grant @user secretariat"),
+                private=False, group=True, audience=Audience.SECRETARIAT),
+    CommandInfo("revoke", N_("Take the secretariat role back: /revoke @user"),
+                private=False, group=True, audience=Audience.SECRETARIAT),
+]
+
+
+def visible_commands(
+    *, private: bool, registered: bool, secretariat: bool, chat_admin: bool
+) -> list[CommandInfo]:
+    """The commands a user can use in this chat, given their role."""
+    shown = []
+    for command in COMMANDS:
+        if private and not command.private:
+            continue
+        if not private and not command.group:
+            continue
+        if not private and command.audience is Audience.MEMBER and not registered:
+            continue
+        if command.audience is Audience.SECRETARIAT and not (registered and secretariat):
+            continue
+        if command.audience is Audience.CHAT_ADMIN and not (chat_admin or secretariat):
+            continue
+        shown.append(command)
+    return shown
+
+
+def menu(locale: str, *, private: bool) -> list[tuple[str, str]]:
+    """(command, description) pairs for a command menu in one language and scope."""
+    return [
+        (c.name, translate(c.description, locale))
+        for c in COMMANDS
+        if (c.private if private else c.group)
+    ]
+
+
+def known_command_names() -> set[str]:
+    return {c.name for c in COMMANDS}

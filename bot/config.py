@@ -1,0 +1,94 @@
+"""Configuration from environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,60}$")
+LANGUAGES = ("en", "fr", "sw", "es", "ln")
+DEFAULT_LANGUAGE = "en"
+
+
+class ConfigError(Exception):
+    """A configuration problem explained in one line."""
+
+
+def check_timezone(name: str) -> str:
+    """Return the IANA zone name if it exists, else raise ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Africa/Lubumbashi)"
+        ) from exc
+    return name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = Field(default=None)
+    telegram_api_url: str | None = Field(default=None)
+    database_url: str | None = Field(default=None)
+    data_dir: Path = Field(default=Path("data"), validation_alias="WGBOT_DATA_DIR")
+    default_timezone: str = Field(default="UTC", validation_alias="WGBOT_DEFAULT_TIMEZONE")
+    default_language: str = Field(
+        default=DEFAULT_LANGUAGE, validation_alias="WGBOT_DEFAULT_LANGUAGE"
+    )
+    log_level: str = Field(default="INFO", validation_alias="WGBOT_LOG_LEVEL")
+    scheduler_tick_seconds: float = Field(default=30.0, validation_alias="WGBOT_TICK_SECONDS")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unsupported language {value!r} (one of {', '.join(LANGUAGES)})")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        if not TOKEN_RE.match(value):
+            raise ValueError(
+                "TELEGRAM_BOT_TOKEN is malformed (expected digits, a colon and a secret, "
+                "as given by BotFather)"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'wgbot.db').resolve()}"
+
+    def require_token(self) -> str:
+        if not self.telegram_bot_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its "
+                "token, or try the bot locally with `wgbot console`"
+            )
+        return self.telegram_bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings, turning validation errors into one-line ConfigErrors."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "config"
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"configuration error in {field.upper()}: {message}") from None

@@ -1,0 +1,56 @@
+"""Locale- and zone-aware formatting of dates and numbers (Babel), and Telegram-safe text."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, get_timezone_name
+from babel.numbers import format_decimal
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def format_when(instant: datetime, locale: str, zone: str, fmt: str = "medium") -> str:
+    """A UTC instant shown in the reader's zone and language."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return format_datetime(instant, fmt, tzinfo=ZoneInfo(zone), locale=locale)
+
+
+def format_zone(zone: str, locale: str) -> str:
+    return f"{zone} ({get_timezone_name(ZoneInfo(zone), locale=locale)})"
+
+
+def format_number(value: float | int, locale: str) -> str:
+    return format_decimal(value, locale=locale)
+
+
+def escape(value: object) -> str:
+    """Escape user-supplied text for Telegram's HTML parse mode."""
+    return html.escape(str(value), quote=False)
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long text on line boundaries into chunks Telegram accepts."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks

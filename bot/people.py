@@ -1,0 +1,109 @@
+"""People known to the bot and their profiles (pillar, organisation, language, co-chair)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import LANGUAGES, check_timezone
+from storage.models import Person, Pillar
+
+ORGANISATION_MAX = 120
+
+
+class ProfileError(ValueError):
+    """A profile value was refused; `code` names the reason for a localized message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class TelegramIdentity:
+    """What the bot knows of a Telegram user from an update (no Telegram types here)."""
+
+    telegram_id: int
+    full_name: str
+    username: str | None = None
+    language_code: str | None = None
+
+
+async def get_person(session: AsyncSession, telegram_id: int) -> Person | None:
+    result = await session.exec(select(Person).where(Person.telegram_id == telegram_id))
+    return result.first()
+
+
+async def touch_person(session: AsyncSession, who: TelegramIdentity) -> Person:
+    """Find or create the person for a Telegram user, refreshing name, username and language."""
+    person = await get_person(session, who.telegram_id)
+    if person is None:
+        person = Person(telegram_id=who.telegram_id)
+    changed = person.id is None
+    fields = {
+        "full_name": who.full_name[:200],
+        "username": (who.username or None) and who.username[:64],
+        "telegram_language": (who.language_code or None) and who.language_code[:16],
+    }
+    for name, value in fields.items():
+        if getattr(person, name) != value:
+            setattr(person, name, value)
+            changed = True
+    if changed:
+        session.add(person)
+        await session.flush()
+    return person
+
+
+async def find_by_username(session: AsyncSession, username: str) -> Person | None:
+    username = username.lstrip("@").lower()
+    if not username:
+        return None
+    result = await session.exec(select(Person).where(func.lower(Person.username) == username))
+    return result.first()
+
+
+async def set_language(session: AsyncSession, person: Person, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ProfileError("language")
+    person.language = language
+    session.add(person)
+    await session.flush()
+
+
+async def set_pillar(session: AsyncSession, person: Person, pillar: str) -> None:
+    if pillar not in {p.value for p in Pillar}:
+        raise ProfileError("pillar")
+    person.pillar = pillar
+    session.add(person)
+    await session.flush()
+
+
+async def set_organisation(session: AsyncSession, person: Person, organisation: str) -> None:
+    organisation = " ".join(organisation.split())
+    if not organisation:
+        raise ProfileError("organisation_empty")
+    if len(organisation) > ORGANISATION_MAX:
+        raise ProfileError("organisation_long")
+    person.organisation = organisation
+    session.add(person)
+    await session.flush()
+
+
+async def set_timezone(session: AsyncSession, person: Person, zone: str) -> None:
+    try:
+        person.timezone = check_timezone(zone.strip())
+    except ValueError:
+        raise ProfileError("timezone") from None
+    session.add(person)
+    await session.flush()
+
+
+async def toggle_cochair(session: AsyncSession, person: Person) -> bool:
+    person.willing_cochair = not person.willing_cochair
+    session.add(person)
+    await session.flush()
+    return person.willing_cochair

@@ -1,0 +1,15 @@
+"""aiogram routers, one module per feature. Thin: parse, authorise, call a service, render."""
+
+from aiogram import Router
+
+
+def build_router() -> Router:
+    """All feature routers in matching order; the fallback router comes last."""
+    from handlers import fallback, language, members, profile, setup, start
+
+    root = Router(name="wgbot")
+    # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
+    for module in (setup, members, profile, language, start):
+        root.include_router(module.router.build())
+    root.include_router(fallback.router.build())
+    return root

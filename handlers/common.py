@@ -1,0 +1,131 @@
+"""Small pieces shared by the feature routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
+
+from bot.formatting import escape
+from bot.i18n import _
+from storage.models import Pillar, WorkingGroup
+
+log = logging.getLogger(__name__)
+
+ADMIN_STATUSES = {"creator", "administrator"}
+GROUP_ANONYMOUS_BOT_ID = 1087968824  # the sender Telegram shows for anonymous group admins
+
+
+def pillar_label(pillar: str | None) -> str:
+    labels = {
+        Pillar.COMPANY: _("Company"),
+        Pillar.HOST_GOVERNMENT: _("Host government"),
+        Pillar.PUBLIC_SECURITY: _("Public security"),
+        Pillar.PRIVATE_SECURITY: _("Private security"),
+        Pillar.CIVIL_SOCIETY: _("Civil society"),
+        Pillar.COMMUNITY: _("Community"),
+        Pillar.HOME_GOVERNMENT: _("Home government or embassy"),
+        Pillar.INTERNATIONAL_ORGANISATION: _("International organisation"),
+        Pillar.OTHER: _("Other"),
+    }
+    if pillar is None:
+        return _("Pillar not set")
+    try:
+        return labels[Pillar(pillar)]
+    except ValueError:
+        return escape(pillar)
+
+
+async def is_chat_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether Telegram says this user administers the chat (False when it cannot tell)."""
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramAPIError as exc:
+        log.warning("getChatMember failed for chat %s: %s", chat_id, exc)
+        return False
+    return member.status in ADMIN_STATUSES
+
+
+async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKeyboardMarkup:
+    """A button that opens the private chat with the bot, carrying a start payload."""
+    url = await create_start_link(bot, payload)
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, url=url)]])
+
+
+async def require_registered(message: Message, group: WorkingGroup | None) -> bool:
+    """In a group chat: answer with a hint and return False when the group is not registered."""
+    if message.chat.type == "private":
+        await message.answer(_("This command works in a working group's chat."))
+        return False
+    if group is None:
+        await message.answer(
+            _("This chat is not a registered working group yet. A chat administrator can "
+              "register it with /setup NAME.")
+        )
+        return False
+    return True
+
+
+def group_error_text(code: str, **params: object) -> str:
+    """The localized explanation of a refused group operation (see bot.groups.GroupError)."""
+    texts = {
+        "name_empty": _("The group needs a name: /setup NAME."),
+        "name_long": _("That name is too long: at most {max} characters."),
+        "timezone": _("I don't know the time zone \"{zone}\". Use an IANA name such as "
+                      "Africa/Lubumbashi, Africa/Kinshasa or America/Bogota."),
+        "level": _("Unknown level."),
+        "language": _("Unknown language."),
+        "already_registered": _("This chat is already registered as a working group."),
+        "already_secretariat": _("{name} is already in the secretariat."),
+        "not_secretariat": _("{name} is not in the secretariat."),
+        "last_secretariat": _("{name} is the last member of the secretariat; grant the role to "
+                              "someone else first."),
+    }
+    safe = {key: escape(value) for key, value in params.items()}
+    return texts.get(code, _("That did not work.")).format(**safe)
+
+
+def level_label(level: str) -> str:
+    labels = {
+        "national": _("National"),
+        "provincial": _("Provincial"),
+        "local": _("Local"),
+        "operational": _("Operational"),
+    }
+    return labels.get(level, escape(level))
+
+
+class RouterTemplate:
+    """Collects handlers with aiogram-style decorators and builds a fresh Router on demand.
+
+    aiogram attaches a Router to one parent only; building per Dispatcher lets one process hold
+    several dispatchers (tests, benchmarks, the console next to a running bot).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._registrations: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = []
+
+    def _decorator(self, observer: str, filters: tuple[Any, ...]):
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._registrations.append((observer, handler, filters))
+            return handler
+
+        return register
+
+    def message(self, *filters: Any):
+        return self._decorator("message", filters)
+
+    def callback_query(self, *filters: Any):
+        return self._decorator("callback_query", filters)
+
+    def build(self) -> Router:
+        router = Router(name=self.name)
+        for observer, handler, filters in self._registrations:
+            router.observers[observer].register(handler, *filters)
+        return router

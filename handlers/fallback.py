@@ -1,0 +1,40 @@
+"""Last router: unknown commands, stale or forged buttons, free text the bot cannot place."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F
+from aiogram.types import CallbackQuery, Message
+
+from bot.i18n import _
+from handlers.common import RouterTemplate
+
+router = RouterTemplate("fallback")
+
+
+def _addressed_to(text: str, username: str | None) -> bool:
+    """In groups, `/cmd@otherbot` belongs to another bot; `/cmd` and `/cmd@us` are ours."""
+    head = text.split(maxsplit=1)[0]
+    _, at, mention = head.partition("@")
+    return not at or (username is not None and mention.lower() == username.lower())
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message, bot: Bot) -> None:
+    text = message.text or ""
+    if message.chat.type != "private" and not _addressed_to(text, (await bot.me()).username):
+        return
+    command = text.split(maxsplit=1)[0].split("@", 1)[0][:64]
+    await message.answer(
+        _("I don't know the command {command}. Send /help to see what I can do here.").format(
+            command=command.replace("<", "&lt;").replace(">", "&gt;"))
+    )
+
+
+@router.message(F.chat.type == "private")
+async def private_text(message: Message) -> None:
+    await message.answer(_("I did not understand that. Send /help to see what I can do."))
+
+
+@router.callback_query()
+async def stale_button(query: CallbackQuery) -> None:
+    await query.answer(_("This button is not valid any more."), show_alert=True)

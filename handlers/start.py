@@ -1,0 +1,62 @@
+"""/start and /help: a greeting and the commands this user can use in this chat."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot.commands import visible_commands
+from bot.formatting import escape
+from bot.groups import is_secretariat
+from bot.i18n import _, translate
+from handlers.common import RouterTemplate, is_chat_admin
+from storage.models import Membership, Person, WorkingGroup
+
+router = RouterTemplate("start")
+
+
+async def help_text(
+    message: Message, bot: Bot, locale: str, group: WorkingGroup | None,
+    membership: Membership | None,
+) -> str:
+    private = message.chat.type == "private"
+    secretariat = is_secretariat(membership)
+    chat_admin = (
+        not private
+        and group is None
+        and message.from_user is not None
+        and await is_chat_admin(bot, message.chat.id, message.from_user.id)
+    )
+    commands = visible_commands(
+        private=private, registered=group is not None, secretariat=secretariat,
+        chat_admin=chat_admin,
+    )
+    lines = [f"/{c.name} - {translate(c.description, locale)}" for c in commands]
+    if private:
+        header = _("In this private chat you can:")
+    elif group is None:
+        header = _("This chat is not a registered working group yet. A chat administrator can "
+                   "register it with /setup NAME.")
+    else:
+        header = _("In the working group <b>{name}</b> you can:").format(name=escape(group.name))
+    return "\n".join([header, "", *lines])
+
+
+@router.message(CommandStart(), F.chat.type == "private")
+async def start_private(
+    message: Message, bot: Bot, locale: str, person: Person | None,
+) -> None:
+    name = escape(person.full_name if person else "")
+    greeting = _("Hello {name}! I help security and human rights working groups with their "
+                 "meetings, members and good practice.").format(name=name)
+    body = await help_text(message, bot, locale, None, None)
+    await message.answer(f"{greeting}\n\n{body}")
+
+
+@router.message(Command("start", "help"))
+async def help_command(
+    message: Message, bot: Bot, locale: str, group: WorkingGroup | None,
+    membership: Membership | None,
+) -> None:
+    await message.answer(await help_text(message, bot, locale, group, membership))

@@ -1,0 +1,1 @@
+"""Storage layer: SQLModel tables, the async engine and session factory, Alembic migrations."""

@@ -1,0 +1,118 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when TEST_DATABASE_URL is set)
+and a local harness that feeds real updates through the real Dispatcher."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import build_dispatcher
+from bot.config import Settings
+from bot.i18n import get_i18n
+from bot.local_api import LocalTelegram, LocalUser
+from bot.scheduler import Ticker
+from storage.database import Database
+from storage.migrate import upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs against TEST_DATABASE_URL")
+
+
+async def _fresh_postgres(url: str) -> Database:
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await upgrade(database)
+    return database
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        db = await _fresh_postgres(PG_URL)
+    else:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+        await upgrade(db)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def session(database: Database):
+    async with database.session() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        WGBOT_DATA_DIR=tmp_path, WGBOT_DEFAULT_TIMEZONE="Africa/Lubumbashi",
+        telegram_bot_token=None, _env_file=None,
+    )
+
+
+class Harness(LocalTelegram):
+    """LocalTelegram plus shortcuts for tests: people, chats and the bot's last words."""
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.text or "" for m in self.api.chat_messages(chat_id) if m.from_bot]
+
+    def last_text(self, chat_id: int) -> str:
+        message = self.last_bot_message(chat_id)
+        assert message is not None, "the bot said nothing in this chat"
+        return message.text or ""
+
+
+@pytest.fixture
+async def tg(database: Database, settings: Settings) -> AsyncIterator[Harness]:
+    ticker = Ticker(settings.scheduler_tick_seconds)
+    dispatcher = build_dispatcher(settings, database, get_i18n(), ticker)
+    harness = Harness(dispatcher)
+    try:
+        yield harness
+    finally:
+        await harness.bot.session.close()
+
+
+@pytest.fixture
+def amani() -> LocalUser:
+    return LocalUser(id=1001, first_name="Amani", username="amani", language_code="en")
+
+
+@pytest.fixture
+def bahati() -> LocalUser:
+    return LocalUser(id=1002, first_name="Bahati", username="bahati", language_code="sw")
+
+
+@pytest.fixture
+def carlos() -> LocalUser:
+    return LocalUser(id=1003, first_name="Carlos", username="carlos", language_code="es")
+
+
+GROUP_ID = -1001234567890
+
+
+@pytest.fixture
+async def group_chat(tg: Harness, amani: LocalUser) -> int:
+    """A group chat whose creator is Amani; not registered yet."""
+    return tg.group_chat(GROUP_ID, "South Kivu WG", creator=amani)
+
+
+@pytest.fixture
+async def registered_group(tg: Harness, amani: LocalUser, group_chat: int) -> int:
+    await tg.send(amani, group_chat, "/setup South Kivu | Africa/Lubumbashi")
+    assert "is now a working group" in tg.last_text(group_chat)
+    return group_chat
