@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 from storage.database import DatabaseUnavailable
 
 
@@ -67,11 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level)
         return args.func(args, settings)
     except (ConfigError, DatabaseUnavailable) as exc:
         print(f"wgbot: {exc}", file=sys.stderr)

@@ -190,8 +190,8 @@ class Console:
             return
         try:
             button = await self.local.press(self.user, message, number)
-        except IndexError as exc:
-            self.write(f"({exc})")
+        except IndexError:
+            self.write(f"(that message has no button {number})")
             return
         if isinstance(button, dict) and "url" in button:
             start = parse_qs(urlparse(button["url"]).query).get("start")

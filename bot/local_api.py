@@ -126,7 +126,8 @@ class LocalBotAPI(BaseSession):
         answer = self._answer(call, files)
         for listener in self.listeners:
             listener(call, answer)
-        response = self.check_response(bot=bot, method=method, status_code=200,
+        status = answer.get("error_code", 200)
+        response = self.check_response(bot=bot, method=method, status_code=status,
                                        content=json.dumps(answer))
         return response.result
 

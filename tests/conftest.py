@@ -94,12 +94,12 @@ def amani() -> LocalUser:
 
 @pytest.fixture
 def bahati() -> LocalUser:
-    return LocalUser(id=1002, first_name="Bahati", username="bahati", language_code="sw")
+    return LocalUser(id=1002, first_name="Bahati", username="bahati", language_code="en")
 
 
 @pytest.fixture
 def carlos() -> LocalUser:
-    return LocalUser(id=1003, first_name="Carlos", username="carlos", language_code="es")
+    return LocalUser(id=1003, first_name="Carlos", username="carlos", language_code="en")
 
 
 GROUP_ID = -1001234567890

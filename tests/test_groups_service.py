@@ -20,7 +20,11 @@ def test_parse_setup_args_name_and_zone():
 
 @pytest.mark.parametrize(
     ("args", "code"),
-    [("x" * 121, "name_long"), (" | Africa/Lubumbashi", "name_empty"), ("WG | Mars/Base", "timezone")],
+    [
+        ("x" * 121, "name_long"),
+        (" | Africa/Lubumbashi", "name_empty"),
+        ("WG | Mars/Base", "timezone"),
+    ],
 )
 def test_parse_setup_args_refusals(args, code):
     with pytest.raises(GroupError) as err:
