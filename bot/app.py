@@ -22,10 +22,12 @@ from aiogram.types import (
 
 from bot.commands import menu
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
+from bot.delivery import Delivery
 from bot.errors import on_error
 from bot.i18n import CatalogI18n, get_i18n
 from bot.middleware import ContextMiddleware
 from bot.scheduler import Ticker
+from bot.sender import Sender
 from handlers import build_router
 from storage.database import Database
 from storage.migrate import upgrade
@@ -40,6 +42,12 @@ class App:
     i18n: CatalogI18n
     dispatcher: Dispatcher
     ticker: Ticker
+
+    def attach_bot(self, bot: Bot, *, rate_limits: bool = True) -> Delivery:
+        """Deliver the outbox through `bot` on every tick."""
+        delivery = Delivery(self.database, Sender(bot, self.database, rate_limits=rate_limits))
+        self.ticker.add("outbox", delivery.run)
+        return delivery
 
     async def close(self) -> None:
         self.ticker.shutdown()
@@ -119,6 +127,7 @@ async def run_polling(settings: Settings) -> None:
             raise ConfigError(f"cannot reach the Bot API at {where}: {exc}") from None
         log.info("starting as @%s (id %s), polling", me.username, me.id)
         await set_command_menus(bot)
+        app.attach_bot(bot)
         app.ticker.start()
         await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=True)
     finally:

@@ -8,6 +8,7 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from bot.practices_cli import register as register_practice_commands
 from storage.database import DatabaseUnavailable
 
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot locally, without Telegram").set_defaults(
         func=_console)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    register_practice_commands(sub)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias="WGBOT_LOG_LEVEL")
     scheduler_tick_seconds: float = Field(default=30.0, validation_alias="WGBOT_TICK_SECONDS")
+    catalogue_dirs_value: str = Field(default="", validation_alias="WGBOT_CATALOGUE_DIRS")
+
+    @property
+    def catalogue_dirs(self) -> list[Path]:
+        """Operator folders of extra or replacement catalogue entries (os.pathsep-separated)."""
+        return [Path(p) for p in self.catalogue_dirs_value.split(os.pathsep) if p.strip()]
 
     @field_validator("default_timezone")
     @classmethod

@@ -212,6 +212,7 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
     if interactive:
         console.write("wgbot console: you chat with the bot as Amani, in a private chat. "
                       "Type :help for console commands.")
+    app.attach_bot(local.bot, rate_limits=False)
     app.ticker.start()
     try:
         while True:

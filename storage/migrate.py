@@ -18,7 +18,7 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
+async def upgrade(database: Database, revision: str = "heads") -> None:
     config = alembic_config()
 
     def _run(connection) -> None:
@@ -29,11 +29,19 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await conn.run_sync(_run)
 
 
+def heads() -> str:
+    """The head revision(s) of the migration scripts, as `current` reports them."""
+    from alembic.script import ScriptDirectory
+
+    return ", ".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+
+
 async def current(database: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     def _current(connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+        return ", ".join(sorted(heads)) or None
 
     async with database.engine.connect() as conn:
         return await conn.run_sync(_current)

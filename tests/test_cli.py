@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from storage.migrate import heads
 
 GOOD_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -62,7 +63,7 @@ def test_unopenable_sqlite_file(tmp_path):
 def test_migrate_reports_revision(tmp_path):
     result = wgbot(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database at revision 0001_initial"
+    assert result.stdout.strip() == f"database at revision {heads()}"
     assert (tmp_path / "data" / "wgbot.db").exists()
 
 

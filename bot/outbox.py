@@ -1,0 +1,147 @@
+"""The outbox: every message to send later is a row with a unique key, claimed atomically.
+
+A restart loses nothing (the rows stay), two replicas never send the same row (claims are atomic:
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional UPDATE on SQLite), and a claim left behind
+by a crashed process is taken over after a lease.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.database import Database
+from storage.models import OutboxMessage, OutboxStatus
+
+CLAIM_LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+
+
+async def enqueue(
+    session: AsyncSession, *, key: str, kind: str, chat_id: int, due_at: datetime,
+    payload: dict | None = None,
+) -> bool:
+    """Add a row unless one with `key` exists; returns whether it was added."""
+    existing = await session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key))
+    if existing.first() is not None:
+        return False
+    row = OutboxMessage(key=key, kind=kind, chat_id=chat_id, due_at=due_at, payload=payload or {})
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # enqueued concurrently
+        return False
+    return True
+
+
+async def cancel_pending(session: AsyncSession, *, key_prefix: str) -> int:
+    """Cancel the rows not sent yet whose key starts with `key_prefix`."""
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.key).like(f"{escaped}%", escape="\\"),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value)
+    )
+    return result.rowcount or 0
+
+
+def _claimable(now: datetime):
+    stale = now - CLAIM_LEASE
+    return (
+        OutboxMessage.due_at <= now,
+        or_(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            (OutboxMessage.status == OutboxStatus.CLAIMED.value)
+            & (OutboxMessage.claimed_at < stale),
+        ),
+    )
+
+
+async def claim_due(
+    database: Database, now: datetime, *, worker: str, limit: int = 100
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows for `worker`, oldest first; nobody else gets them."""
+    async with database.session() as session:
+        if database.is_sqlite:
+            return await _claim_sqlite(session, now, worker, limit)
+        return await _claim_locking(session, now, worker, limit)
+
+
+async def _claim_locking(session: AsyncSession, now, worker, limit) -> list[OutboxMessage]:
+    rows = list((await session.exec(
+        select(OutboxMessage)
+        .where(*_claimable(now))
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )).all())
+    for row in rows:
+        row.status, row.claimed_by, row.claimed_at = OutboxStatus.CLAIMED.value, worker, now
+        row.attempts += 1
+        session.add(row)
+    return rows
+
+
+async def _claim_sqlite(session: AsyncSession, now, worker, limit) -> list[OutboxMessage]:
+    candidates = (await session.exec(
+        select(OutboxMessage.id)
+        .where(*_claimable(now))
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )).all()
+    claimed: list[OutboxMessage] = []
+    for row_id in candidates:
+        result = await session.exec(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, *_claimable(now))
+            .values(status=OutboxStatus.CLAIMED.value, claimed_by=worker, claimed_at=now,
+                    attempts=OutboxMessage.attempts + 1)
+        )
+        if result.rowcount == 1:
+            claimed.append(await session.get(OutboxMessage, row_id))
+    return claimed
+
+
+async def _finish(database: Database, row_id: int, status: OutboxStatus, *,
+                  at: datetime | None = None, error: str | None = None) -> None:
+    values: dict = {"status": status.value, "claimed_by": None}
+    if at is not None:
+        values["sent_at"] = at
+    if error is not None:
+        values["last_error"] = error[:200]
+    async with database.session() as session:
+        await session.exec(
+            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        )
+
+
+async def mark_sent(database: Database, row_id: int, at: datetime) -> None:
+    await _finish(database, row_id, OutboxStatus.SENT, at=at)
+
+
+async def mark_skipped(database: Database, row_id: int, reason: str) -> None:
+    await _finish(database, row_id, OutboxStatus.SKIPPED, error=reason)
+
+
+async def mark_failed(database: Database, row: OutboxMessage, error: str) -> None:
+    """Give the row back for a later tick, or fail it for good after MAX_ATTEMPTS."""
+    final = row.attempts >= MAX_ATTEMPTS
+    await _finish(database, row.id, OutboxStatus.FAILED if final else OutboxStatus.PENDING,
+                  error=error)
+
+
+async def pending_count(database: Database) -> int:
+    from sqlalchemy import func
+
+    async with database.session() as session:
+        result = await session.exec(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING.value))
+        return int(result.one())

@@ -1,0 +1,108 @@
+"""The one way out for messages that are not a handler's direct reply.
+
+Respects Telegram's limits (about 30 messages per second overall, 1 per second per chat,
+20 per minute per group), retries when Telegram says to retry after a while, and records people
+who blocked the bot so nobody keeps writing to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
+from aiolimiter import AsyncLimiter
+from sqlalchemy import update
+
+from bot.formatting import split_message
+from storage.database import Database
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+GLOBAL_PER_SECOND = 30
+GROUP_PER_MINUTE = 20
+MAX_RETRIES = 3
+
+
+class Sender:
+    def __init__(
+        self, bot: Bot, database: Database, *, rate_limits: bool = True,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.bot = bot
+        self.database = database
+        self.rate_limits = rate_limits
+        self.sleep = sleep
+        self._global = AsyncLimiter(GLOBAL_PER_SECOND, 1)
+        self._per_chat: dict[int, AsyncLimiter] = {}
+        self.sent = 0
+        self.retries = 0
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        if chat_id not in self._per_chat:
+            # Private chats: 1 per second; groups (negative ids): 20 per minute.
+            self._per_chat[chat_id] = (
+                AsyncLimiter(1, 1) if chat_id > 0 else AsyncLimiter(GROUP_PER_MINUTE, 60)
+            )
+        return self._per_chat[chat_id]
+
+    async def _call(self, chat_id: int, request: Callable[[], Awaitable[T]]) -> T | None:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                if self.rate_limits:
+                    async with self._chat_limiter(chat_id), self._global:
+                        result = await request()
+                else:
+                    result = await request()
+                self.sent += 1
+                return result
+            except TelegramRetryAfter as exc:
+                if attempt == MAX_RETRIES:
+                    raise
+                self.retries += 1
+                log.warning("Telegram asks to wait %s s before writing to chat %s",
+                            exc.retry_after, chat_id)
+                await self.sleep(exc.retry_after)
+            except TelegramForbiddenError:
+                await self._record_blocked(chat_id)
+                return None
+        return None
+
+    async def _record_blocked(self, chat_id: int) -> None:
+        if chat_id <= 0:
+            log.warning("the bot can no longer write to group chat %s", chat_id)
+            return
+        log.info("user %s blocked the bot; not writing to them any more", chat_id)
+        async with self.database.session() as session:
+            await session.exec(
+                update(Person).where(Person.telegram_id == chat_id, Person.blocked_bot_at.is_(None))
+                .values(blocked_bot_at=datetime.now(UTC))
+            )
+
+    async def send_message(
+        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
+        """Send `text` (split when longer than Telegram allows; buttons go on the last part)."""
+        parts = split_message(text)
+        result = None
+        for index, part in enumerate(parts):
+            markup = reply_markup if index == len(parts) - 1 else None
+            result = await self._call(chat_id, lambda p=part, m=markup: self.bot.send_message(
+                chat_id, p, reply_markup=m))
+            if result is None:
+                return None
+        return result
+
+    async def send_document(
+        self, chat_id: int, filename: str, data: bytes, caption: str | None = None,
+    ) -> Message | None:
+        document = BufferedInputFile(data, filename=filename)
+        return await self._call(chat_id, lambda: self.bot.send_document(
+            chat_id, document, caption=caption))
