@@ -49,6 +49,7 @@ class StoredMessage:
     text: str | None = None
     reply_markup: dict[str, Any] | None = None
     document: tuple[str, bytes] | None = None
+    media: tuple[str, str] | None = None  # ("photo" | "voice", file id or uploaded file name)
     deleted: bool = False
     pinned: bool = False
 
@@ -91,13 +92,16 @@ class LocalBotAPI(BaseSession):
             "from": message.sender,
         }
         if message.text is not None:
-            data["text"] = message.text
+            data["caption" if message.media else "text"] = message.text
         if message.reply_markup:
             data["reply_markup"] = message.reply_markup
         if message.document is not None:
             data["document"] = {"file_id": f"doc-{message.message_id}",
                                 "file_unique_id": f"u{message.message_id}",
                                 "file_name": message.document[0]}
+        if message.media is not None:
+            kind, file_id = message.media
+            data[kind] = _MEDIA_SHAPES[kind](file_id)
         return data
 
     def sent(self, method: str | None = None) -> list[ApiCall]:
@@ -179,6 +183,24 @@ class LocalBotAPI(BaseSession):
         ))
         return self.message_dict(message)
 
+    def _send_media(self, kind: str, params, chat_id, files):
+        media = params[kind]
+        if isinstance(media, str) and media.startswith("attach://"):
+            upload = files[media.removeprefix("attach://")]
+            media = upload.filename or kind
+        message = self.store(StoredMessage(
+            chat_id=chat_id, message_id=self.next_message_id(chat_id), sender=BOT_USER,
+            text=params.get("caption"), media=(kind, str(media)),
+            reply_markup=params.get("reply_markup"),
+        ))
+        return self.message_dict(message)
+
+    def _m_sendPhoto(self, params, chat_id, files):
+        return self._send_media("photo", params, chat_id, files)
+
+    def _m_sendVoice(self, params, chat_id, files):
+        return self._send_media("voice", params, chat_id, files)
+
     def _find(self, params, chat_id) -> StoredMessage:
         key = (chat_id, int(params["message_id"]))
         if key not in self.messages or self.messages[key].deleted:
@@ -225,6 +247,13 @@ class LocalBotAPI(BaseSession):
         ids += sorted(self.admins.get(chat_id, set()) - set(ids))
         return [self._member(chat_id, user_id) for user_id in ids]
 
+
+_MEDIA_SHAPES = {
+    "photo": lambda file_id: [{"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                               "width": 640, "height": 480}],
+    "voice": lambda file_id: {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                              "duration": 1},
+}
 
 _ADMIN_RIGHTS = {
     "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,

@@ -60,7 +60,9 @@ class ContextMiddleware(BaseMiddleware):
             person = group = membership = None
             joined_now = False
             if user is not None and not user.is_bot:
-                person = await touch_person(session, identity_of(user))
+                # In private chats an unknown user is not stored until something about them is.
+                in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
+                person = await touch_person(session, identity_of(user), create=in_group)
             if chat is not None and chat.type in GROUP_CHAT_TYPES:
                 group = await get_group(session, chat.id)
             if group is not None and person is not None:

@@ -37,11 +37,23 @@ async def get_person(session: AsyncSession, telegram_id: int) -> Person | None:
     return result.first()
 
 
-async def touch_person(session: AsyncSession, who: TelegramIdentity) -> Person:
-    """Find or create the person for a Telegram user, refreshing name, username and language."""
+async def touch_person(
+    session: AsyncSession, who: TelegramIdentity, *, create: bool = True
+) -> Person:
+    """Find or create the person for a Telegram user, refreshing name, username and language.
+
+    With `create=False` an unknown user gets a Person that is not stored: it is written only if
+    a service later changes it (a profile field, a language), so someone who merely talks to the
+    bot (a reporter, someone asking a question) leaves no row behind.
+    """
     person = await get_person(session, who.telegram_id)
     if person is None:
         person = Person(telegram_id=who.telegram_id)
+        if not create:
+            person.full_name = who.full_name[:200]
+            person.username = (who.username or None) and who.username[:64]
+            person.telegram_language = (who.language_code or None) and who.language_code[:16]
+            return person
     changed = person.id is None
     fields = {
         "full_name": who.full_name[:200],

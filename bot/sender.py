@@ -40,16 +40,18 @@ class Sender:
         self.database = database
         self.rate_limits = rate_limits
         self.sleep = sleep
-        self._global = AsyncLimiter(GLOBAL_PER_SECOND, 1)
+        # One token at a time, evenly spaced: a bucket of 30 would let bursts of 30 through,
+        # which Telegram answers with flood waits.
+        self._global = AsyncLimiter(1, 1 / GLOBAL_PER_SECOND)
         self._per_chat: dict[int, AsyncLimiter] = {}
         self.sent = 0
         self.retries = 0
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         if chat_id not in self._per_chat:
-            # Private chats: 1 per second; groups (negative ids): 20 per minute.
+            # Private chats: 1 per second; groups (negative ids): 20 per minute, evenly spaced.
             self._per_chat[chat_id] = (
-                AsyncLimiter(1, 1) if chat_id > 0 else AsyncLimiter(GROUP_PER_MINUTE, 60)
+                AsyncLimiter(1, 1) if chat_id > 0 else AsyncLimiter(1, 60 / GROUP_PER_MINUTE)
             )
         return self._per_chat[chat_id]
 
@@ -67,8 +69,9 @@ class Sender:
                 if attempt == MAX_RETRIES:
                     raise
                 self.retries += 1
-                log.warning("Telegram asks to wait %s s before writing to chat %s",
-                            exc.retry_after, chat_id)
+                # No chat id in the log: it could be a reporter's private chat.
+                log.warning("Telegram asks to wait %s s before the next message",
+                            exc.retry_after)
                 await self.sleep(exc.retry_after)
             except TelegramForbiddenError:
                 await self._record_blocked(chat_id)
@@ -79,7 +82,7 @@ class Sender:
         if chat_id <= 0:
             log.warning("the bot can no longer write to group chat %s", chat_id)
             return
-        log.info("user %s blocked the bot; not writing to them any more", chat_id)
+        log.info("a user blocked the bot; not writing to them any more")
         async with self.database.session() as session:
             await session.exec(
                 update(Person).where(Person.telegram_id == chat_id, Person.blocked_bot_at.is_(None))

@@ -130,3 +130,20 @@ async def test_touch_person_refreshes_identity(session):
     again = await people.touch_person(session, TelegramIdentity(7, "New Name", "new", "sw"))
     assert again.id == first.id
     assert (again.full_name, again.username, again.telegram_language) == ("New Name", "new", "sw")
+
+
+async def test_unknown_people_are_stored_only_when_something_about_them_is(session):
+    from sqlmodel import select
+
+    from storage.models import Person
+
+    who = TelegramIdentity(987654321, "Amani", "reporter_x", "sw")
+    transient = await people.touch_person(session, who, create=False)
+    assert transient.id is None and transient.username == "reporter_x"
+    await session.flush()
+    assert (await session.exec(select(Person))).all() == []
+    await people.set_language(session, transient, "fr")
+    stored = (await session.exec(select(Person))).one()
+    assert (stored.telegram_id, stored.language) == (987654321, "fr")
+    again = await people.touch_person(session, who, create=False)
+    assert again.id == stored.id
