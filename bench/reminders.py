@@ -1,0 +1,166 @@
+"""Reminder delivery figures: N due reminders through the real outbox, renderers and sender to a
+local Bot API that enforces Telegram's limits (429 with retry_after when a limit is exceeded).
+
+Run from the repository: `.venv/bin/python bench/reminders.py [--count 10000] [--groups 100]`.
+It builds groups whose members all answered "going" to one meeting, queues the reminders with
+`bot.reminders.sync_meeting`, moves the clock to their due time and runs `Delivery` until the
+outbox is empty. Prints messages per second against the 30/s limit, the 429s received,
+duplicates and losses. Uses a temporary SQLite database (or `--database URL`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from aiogram import Bot  # noqa: E402
+from aiogram.client.default import DefaultBotProperties  # noqa: E402
+from aiogram.enums import ParseMode  # noqa: E402
+
+import handlers.calendar  # noqa: E402,F401  (registers the reminder renderer)
+from bot import calendar as cal  # noqa: E402
+from bot import reminders  # noqa: E402
+from bot.delivery import Delivery  # noqa: E402
+from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotAPI  # noqa: E402
+from bot.outbox import pending_count  # noqa: E402
+from bot.sender import Sender  # noqa: E402
+from storage.calendar_tables import Rsvp  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Membership, Person, WorkingGroup  # noqa: E402
+
+GLOBAL_LIMIT = 30  # messages per second, all chats
+PRIVATE_LIMIT = 1  # per second, per private chat
+GROUP_LIMIT = 20  # per minute, per group
+START = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class LimitedBotAPI(LocalBotAPI):
+    """LocalBotAPI answering 429 (with retry_after) when Telegram's limits would be exceeded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.window: deque[float] = deque()
+        self.per_chat: dict[int, deque[float]] = {}
+        self.rejected = 0
+
+    def _retry_after(self, chat_id: int, now: float) -> int | None:
+        while self.window and now - self.window[0] >= 1:
+            self.window.popleft()
+        if len(self.window) >= GLOBAL_LIMIT:
+            return 1
+        span, limit = (60, GROUP_LIMIT) if chat_id < 0 else (1, PRIVATE_LIMIT)
+        times = self.per_chat.setdefault(chat_id, deque())
+        while times and now - times[0] >= span:
+            times.popleft()
+        if len(times) >= limit:
+            return max(1, int(span - (now - times[0])) + 1)
+        return None
+
+    def _answer(self, call: ApiCall, files: dict[str, Any]) -> dict[str, Any]:
+        if call.method == "sendMessage":
+            chat_id = int(call.params["chat_id"])
+            now = time.monotonic()
+            wait = self._retry_after(chat_id, now)
+            if wait is not None:
+                self.rejected += 1
+                self.calls.remove(call)
+                return {"ok": False, "error_code": 429,
+                        "description": f"Too Many Requests: retry after {wait}",
+                        "parameters": {"retry_after": wait}}
+            self.window.append(now)
+            self.per_chat[chat_id].append(now)
+        return super()._answer(call, files)
+
+
+async def _populate(database: Database, api: LimitedBotAPI, count: int, groups: int) -> int:
+    """Groups, members who all said going, one meeting each; returns the reminders queued."""
+    per_group = max(count // groups - 1, 1)
+    queued = 0
+    person_id = 10_000
+    for index in range(groups):
+        chat_id = -1_000_000_000_000 - index
+        api.chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": f"WG {index}"}
+        async with database.session() as session:
+            group = WorkingGroup(chat_id=chat_id, code=f"B{index:07d}", name=f"WG {index}",
+                                 timezone="Africa/Lubumbashi", language="fr")
+            session.add(group)
+            await session.flush()
+            settings = await cal.get_settings(session, group)
+            settings.reminder_offsets = [60]
+            await cal.save_settings(session, settings)
+            meeting = await cal.create_meeting(
+                session, group, title=f"Plenary {index}", place="Bukavu",
+                start_local=START.replace(tzinfo=None) + timedelta(hours=2))  # 08:00 UTC
+            occ = (await cal.next_occurrences(session, meeting, START - timedelta(days=1), 1))[0]
+            people = []
+            for _ in range(per_group):
+                person_id += 1
+                api.chats[person_id] = {"id": person_id, "type": "private", "first_name": "P"}
+                people.append(Person(telegram_id=person_id, full_name=f"P{person_id}",
+                                     language=("fr", "sw", "en", "es", "ln")[person_id % 5]))
+            session.add_all(people)
+            await session.flush()
+            session.add_all([Membership(group_id=group.id, person_id=p.id) for p in people])
+            session.add_all([Rsvp(meeting_id=meeting.id, occurrence=occ.key, person_id=p.id,
+                                  answer="going") for p in people])
+            await session.flush()
+            queued += (await reminders.sync_meeting(session, meeting, START - timedelta(days=1)))[0]
+    return queued
+
+
+async def run(count: int, groups: int, url: str | None) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(url or f"sqlite+aiosqlite:///{folder}/bench.db")
+        await upgrade(database)
+        api = LimitedBotAPI()
+        bot = Bot(LOCAL_TOKEN, session=api, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+        queued = await _populate(database, api, count, groups)
+        print(f"reminders queued: {queued} ({groups} groups)")
+        sender = Sender(bot, database, rate_limits=True)
+        delivery = Delivery(database, sender)
+        due = START - timedelta(hours=1)  # the 1-hour reminders of the 08:00 UTC meetings
+        began = time.perf_counter()
+        delivered = 0
+        while await pending_count(database):
+            delivered += await delivery.run(due)
+        elapsed = time.perf_counter() - began
+        sends = [(int(c.params["chat_id"]), c.params["text"].split("\n", 1)[0])
+                 for c in api.sent("sendMessage")]
+        seen = Counter(sends)
+        duplicates = sum(n - 1 for n in seen.values() if n > 1)
+        losses = queued - len(seen)
+        rate = len(sends) / elapsed
+        print(f"delivered: {delivered} in {elapsed:.1f} s")
+        print(f"messages per second: {rate:.2f} of the {GLOBAL_LIMIT}/s limit "
+              f"({100 * rate / GLOBAL_LIMIT:.1f}%)")
+        print(f"429 answers received: {api.rejected}; sender retries: {sender.retries}")
+        print(f"duplicates: {duplicates}; losses: {losses}")
+        await bot.session.close()
+        await database.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--database", default=None, help="database URL (default: temp SQLite)")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.count, args.groups, args.database))
+
+
+if __name__ == "__main__":
+    main()

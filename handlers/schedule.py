@@ -1,0 +1,312 @@
+"""/schedule WHEN | TITLE | PLACE, and /schedule without arguments: a guided flow asking for each
+field, with buttons where they help (kind, repetition, end of series, duration, place)."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from datetime import datetime
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import calendar as cal
+from bot import reminders
+from bot.dates import DateError, parse_when
+from bot.formatting import escape
+from bot.groups import get_membership, is_secretariat
+from bot.i18n import _
+from bot.recurrence import (
+    WEEKDAY_CODES,
+    Recurrence,
+    RecurrenceError,
+    looks_recurring,
+    parse_recurrence,
+    to_local,
+)
+from bot.scheduler import Ticker
+from handlers.calendar import (
+    card_keyboard,
+    card_text,
+    error_text,
+    kind_choices,
+    now_of,
+    reader_zone,
+)
+from handlers.common import RouterTemplate, require_registered
+from storage.models import Membership, Person, WorkingGroup
+
+router = RouterTemplate("schedule")
+
+# --- /schedule --------------------------------------------------------------------------------
+
+
+def _split_args(args: str) -> tuple[str, str, str]:
+    parts = [p.strip() for p in args.split("|")]
+    while len(parts) < 3:
+        parts.append("")
+    return parts[0], parts[1], " | ".join(parts[2:]).strip(" |")
+
+
+async def _read_when(text: str, locale: str, zone: str, now: datetime
+                     ) -> tuple[datetime, str | None]:
+    """(first local start, rule or None); raises DateError or RecurrenceError."""
+    if looks_recurring(text):
+        rec: Recurrence = parse_recurrence(text, zone, now)
+        return rec.first_local, rec.rule
+    instant = parse_when(text, locale, zone, now)
+    return to_local(instant, zone), None
+
+
+@router.message(Command("schedule"))
+async def schedule(
+    message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
+    group: WorkingGroup | None, membership: Membership | None, locale: str, ticker: Ticker,
+    state: FSMContext,
+) -> None:
+    if not await require_registered(message, group):
+        return
+    if not is_secretariat(membership):
+        await message.answer(_("Only the secretariat can schedule meetings."))
+        return
+    if not command.args or not command.args.strip():
+        await message.answer(_(
+            "Schedule a meeting with /schedule WHEN | TITLE | PLACE, for example:\n"
+            "/schedule 2026-12-03 10:00 | Monthly meeting | Town hall\n"
+            "/schedule tomorrow 15:00 | Field visit | Mine site\n"
+            "/schedule every first tuesday 10:00 | Monthly meeting | Online\n"
+            "Dates are read in the group's time zone ({zone}). Or answer my questions:"
+        ).format(zone=escape(group.timezone)))
+        await start_guided(message, state)
+        return
+    when_text, title, place = _split_args(command.args)
+    now = now_of(ticker)
+    try:
+        first_local, rule = await _read_when(when_text, locale, group.timezone, now)
+        meeting = await cal.create_meeting(session, group, title=title, start_local=first_local,
+                                           rule=rule, place=place, created_by=person)
+    except (DateError, RecurrenceError, cal.CalendarError) as err:
+        await message.answer(error_text(err.code, **getattr(err, "params", {})))
+        return
+    await reminders.sync_meeting(session, meeting, now)
+    occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
+    zone = reader_zone(person, group)
+    text = _("Scheduled meeting #{number}.").format(number=meeting.id) + "\n\n" + \
+        await card_text(session, group, occ, locale, zone, now)
+    await message.answer(text, reply_markup=card_keyboard(occ, now))
+
+DURATIONS = (60, 120, 180, 240, 480)
+REPEATS = ("once", "weekly", "biweekly", "monthly_date", "monthly_weekday", "quarterly")
+ENDS = ("none", "6", "12")
+
+
+class GuidedCb(CallbackData, prefix="gs2"):
+    step: str
+    v: str = ""
+
+
+class Guided(StatesGroup):
+    kind = State()
+    repeat = State()
+    when = State()
+    end = State()
+    duration = State()
+    title = State()
+    place = State()
+
+
+def _buttons(step: str, choices: list[tuple[str, str]], per_row: int = 2) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    for value, label in choices:
+        button = InlineKeyboardButton(text=label, callback_data=GuidedCb(step=step, v=value).pack())
+        if rows and len(rows[-1]) < per_row:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    rows.append([InlineKeyboardButton(text=_("Stop"),
+                                      callback_data=GuidedCb(step="stop").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _repeat_labels() -> dict[str, str]:
+    return {
+        "once": _("Once"),
+        "weekly": _("Every week"),
+        "biweekly": _("Every two weeks"),
+        "monthly_date": _("Monthly, same date"),
+        "monthly_weekday": _("Monthly, same weekday"),
+        "quarterly": _("Every three months"),
+    }
+
+
+def _duration_label(minutes: int) -> str:
+    return _("{hours} h").format(hours=minutes // 60)
+
+
+def rule_for(repeat: str, first: datetime, end: str) -> str | None:
+    """The RRULE of a repetition chosen with buttons, anchored on the first meeting's date."""
+    weekday = WEEKDAY_CODES[first.weekday()]
+    if repeat == "once":
+        return None
+    if repeat == "weekly":
+        rule = f"FREQ=WEEKLY;BYDAY={weekday}"
+    elif repeat == "biweekly":
+        rule = f"FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday}"
+    elif repeat == "monthly_date":
+        rule = f"FREQ=MONTHLY;BYMONTHDAY={first.day}"
+    elif repeat == "monthly_weekday":
+        days_in_month = month_calendar.monthrange(first.year, first.month)[1]
+        nth = -1 if first.day + 7 > days_in_month else (first.day - 1) // 7 + 1
+        rule = f"FREQ=MONTHLY;BYDAY={nth:+d}{weekday}"
+    else:
+        rule = f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={first.day}"
+    if end in ("6", "12"):
+        rule += f";COUNT={end}"
+    return rule
+
+
+async def start_guided(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await state.set_state(Guided.kind)
+    await message.answer(_("Let's schedule a meeting. What kind is it?"),
+                         reply_markup=_buttons("kind", list(kind_choices().items())))
+
+
+async def _allowed(query: CallbackQuery, session: AsyncSession, group: WorkingGroup | None,
+                   person: Person | None) -> bool:
+    if group is None or person is None or not is_secretariat(
+            await get_membership(session, group, person)):
+        await query.answer(_("Only the secretariat can schedule meetings."), show_alert=True)
+        return False
+    return True
+
+
+@router.callback_query(GuidedCb.filter(F.step == "stop"))
+async def stop(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(_("Stopped. Nothing was scheduled."))
+    await query.answer()
+
+
+@router.callback_query(GuidedCb.filter())
+async def guided_button(
+    query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
+    group: WorkingGroup | None, person: Person | None, state: FSMContext, ticker: Ticker,
+    locale: str,
+) -> None:
+    if not await _allowed(query, session, group, person):
+        return
+    current = await state.get_state()
+    step, value = callback_data.step, callback_data.v
+    expected = {"kind": Guided.kind, "repeat": Guided.repeat, "end": Guided.end,
+                "duration": Guided.duration, "place": Guided.place}
+    if step not in expected or current != expected[step].state:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    if step == "kind" and value in cal.KINDS:
+        await state.update_data(kind=value)
+        await state.set_state(Guided.repeat)
+        await query.message.answer(_("Does it repeat?"), reply_markup=_buttons(
+            "repeat", list(_repeat_labels().items())))
+    elif step == "repeat" and value in REPEATS:
+        await state.update_data(repeat=value)
+        await state.set_state(Guided.when)
+        await query.message.answer(_(
+            "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
+            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone))
+    elif step == "end" and value in ENDS:
+        await state.update_data(end=value)
+        await _ask_duration(query.message, state)
+    elif step == "duration" and value.isdigit() and int(value) in DURATIONS:
+        await state.update_data(duration=int(value))
+        await state.set_state(Guided.title)
+        await query.message.answer(_("What is the title? For example: Monthly meeting"))
+    elif step == "place":
+        await _finish(query.message, session, group, person, state, ticker, locale, "")
+    else:
+        await query.message.answer(_("This button is not valid any more."))
+
+
+async def _ask_duration(message: Message, state: FSMContext) -> None:
+    await state.set_state(Guided.duration)
+    await message.answer(_("How long will it last?"), reply_markup=_buttons(
+        "duration", [(str(m), _duration_label(m)) for m in DURATIONS], per_row=3))
+
+
+@router.message(Guided.when, F.text, ~F.text.startswith("/"))
+async def guided_when(message: Message, state: FSMContext, group: WorkingGroup | None,
+                      locale: str, ticker: Ticker) -> None:
+    if group is None:
+        await state.clear()
+        return
+    try:
+        instant = parse_when(message.text, locale, group.timezone, ticker.clock())
+    except DateError as err:
+        await message.answer(error_text(err.code))
+        return
+    await state.update_data(start=to_local(instant, group.timezone).isoformat())
+    data = await state.get_data()
+    if data.get("repeat", "once") == "once":
+        await state.update_data(end="none")
+        await _ask_duration(message, state)
+        return
+    await state.set_state(Guided.end)
+    await message.answer(_("Until when?"), reply_markup=_buttons("end", [
+        ("none", _("No end")), ("6", _("6 meetings")), ("12", _("12 meetings"))], per_row=3))
+
+
+@router.message(Guided.title, F.text, ~F.text.startswith("/"))
+async def guided_title(message: Message, state: FSMContext) -> None:
+    title = " ".join(message.text.split())
+    if len(title) > cal.TITLE_MAX:
+        await message.answer(error_text("title_long", max=cal.TITLE_MAX))
+        return
+    await state.update_data(title=title)
+    await state.set_state(Guided.place)
+    await message.answer(
+        _("Where? Send the place or an online meeting link."),
+        reply_markup=_buttons("place", [("none", _("No place yet"))]))
+
+
+@router.message(Guided.place, F.text, ~F.text.startswith("/"))
+async def guided_place(message: Message, session: AsyncSession, group: WorkingGroup | None,
+                       person: Person | None, state: FSMContext, ticker: Ticker,
+                       locale: str) -> None:
+    await _finish(message, session, group, person, state, ticker, locale, message.text)
+
+
+async def _finish(message: Message, session: AsyncSession, group: WorkingGroup | None,
+                  person: Person | None, state: FSMContext, ticker: Ticker, locale: str,
+                  place: str) -> None:
+    data = await state.get_data()
+    if group is None or "start" not in data or "title" not in data:
+        await state.clear()
+        await message.answer(_("Stopped. Nothing was scheduled."))
+        return
+    now = ticker.clock()
+    first = datetime.fromisoformat(data["start"])
+    try:
+        meeting = await cal.create_meeting(
+            session, group, title=data["title"], start_local=first, place=place,
+            rule=rule_for(data["repeat"], first, data.get("end", "none")),
+            kind=data["kind"], duration_minutes=data["duration"], created_by=person)
+    except cal.CalendarError as err:
+        await message.answer(error_text(err.code, **err.params))
+        return
+    await state.clear()
+    await reminders.sync_meeting(session, meeting, now)
+    coming = await cal.next_occurrences(session, meeting, now, 1)
+    if not coming:
+        await message.answer(error_text("past"))
+        return
+    zone = reminders.person_zone(person, group)
+    text = _("Scheduled meeting #{number}.").format(number=meeting.id) + "\n\n" + \
+        await card_text(session, group, coming[0], locale, zone, now)
+    await message.answer(text, reply_markup=card_keyboard(coming[0], now))
