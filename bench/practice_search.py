@@ -1,6 +1,8 @@
 """Practice search figures: catalogue load, index build, per-query latency over the eval set.
 
-Run from the repository: `.venv/bin/python bench/practice_search.py [--rounds N]`.
+Run from the repository: `.venv/bin/python bench/practice_search.py [--entries N] [--rounds N]`.
+With `--entries N` the catalogue is replicated (copies with new ids) to N entries first;
+`bench/search.py` runs this with 2,000 entries.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.catalogue import load  # noqa: E402
-from bot.practice_search import PracticeIndex, evaluate, load_eval_cases  # noqa: E402
+from bot.catalogue import Catalogue, load  # noqa: E402
+from bot.practice_answers import answer_card, find_matches  # noqa: E402
+from bot.practice_search import EvalCase, PracticeIndex, evaluate, load_eval_cases  # noqa: E402
 
 EVAL_FILE = ROOT / "tests" / "data" / "practice_questions.jsonl"
 
@@ -30,42 +34,76 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def main() -> int:
+def replicate(catalogue: Catalogue, size: int) -> Catalogue:
+    """The catalogue's entries copied under new ids ('c12-2.8.d') until there are `size`."""
+    originals = list(catalogue)
+    entries = {entry.id: entry for entry in originals}
+    copy = 0
+    while len(entries) < size:
+        source = originals[copy % len(originals)]
+        new_id = f"c{copy // len(originals) + 1}-{source.id}"
+        entries[new_id] = source.model_copy(update={"id": new_id, "related": []})
+        copy += 1
+    return Catalogue(entries, catalogue.glossary, catalogue.structure)
+
+
+def _timed(action: Callable[[EvalCase], object], cases: Sequence[EvalCase],
+           rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        for case in cases:
+            started = time.perf_counter()
+            action(case)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def _report(label: str, times: list[float]) -> None:
+    print(f"{label} ({len(times)} queries): p50 {_ms(_percentile(times, 0.5))}, "
+          f"p95 {_ms(_percentile(times, 0.95))}, p99 {_ms(_percentile(times, 0.99))}, "
+          f"max {_ms(max(times))}")
+
+
+def main(argv: Sequence[str] | None = None, *, default_entries: int = 0,
+         default_builds: int = 5) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=default_entries,
+                        help="replicate the catalogue to this many entries (0: as shipped)")
     parser.add_argument("--rounds", type=int, default=20, help="passes over the eval set")
-    parser.add_argument("--builds", type=int, default=5, help="index builds to time")
-    args = parser.parse_args()
+    parser.add_argument("--builds", type=int, default=default_builds,
+                        help="index builds to time")
+    args = parser.parse_args(argv)
 
     started = time.perf_counter()
     catalogue = load()
     print(f"catalogue load: {_ms(time.perf_counter() - started)} ({len(catalogue)} entries)")
+    shipped = len(catalogue)
+    if args.entries > len(catalogue):
+        catalogue = replicate(catalogue, args.entries)
+        print(f"replicated to {len(catalogue)} entries "
+              f"({sum(len(e.practices) for e in catalogue)} practice groups)")
 
     builds = []
-    for _ in range(args.builds):
+    for _ in range(max(args.builds, 1)):
         started = time.perf_counter()
         index = PracticeIndex(catalogue)
         builds.append(time.perf_counter() - started)
     print(f"index build: first {_ms(builds[0])}, median {_ms(statistics.median(builds))}")
 
     cases = load_eval_cases(EVAL_FILE)
-    cold = []
-    for case in cases:
-        started = time.perf_counter()
-        index.search(case.q, case.lang)
-        cold.append(time.perf_counter() - started)
-    warm = []
-    for _ in range(args.rounds):
-        for case in cases:
-            started = time.perf_counter()
-            index.search(case.q, case.lang)
-            warm.append(time.perf_counter() - started)
-    print(f"first pass ({len(cold)} queries): p50 {_ms(_percentile(cold, 0.5))}, "
-          f"p99 {_ms(_percentile(cold, 0.99))}")
-    print(f"warm ({len(warm)} queries): p50 {_ms(_percentile(warm, 0.5))}, "
-          f"p99 {_ms(_percentile(warm, 0.99))}, max {_ms(max(warm))}")
+    _report("search, first pass", _timed(lambda c: index.search(c.q, c.lang), cases, 1))
+    _report("search, warm", _timed(lambda c: index.search(c.q, c.lang), cases, args.rounds))
 
-    report = evaluate(index, cases)
-    print(f"accuracy: top-1 {report.top1_accuracy:.1%}, top-3 {report.top3_accuracy:.1%}")
+    def answer(case: EvalCase) -> None:
+        matches = find_matches(index, case.q, case.lang)
+        if matches:
+            answer_card(catalogue, matches[0], case.lang)
+
+    _report("answer card (search + card)", _timed(answer, cases, args.rounds))
+
+    if len(catalogue) == shipped:
+        report = evaluate(index, cases)
+        print(f"accuracy: top-1 {report.top1_accuracy:.1%}, top-3 {report.top3_accuracy:.1%}")
     return 0
 
 
