@@ -26,6 +26,9 @@ from bot.delivery import Delivery
 from bot.errors import on_error
 from bot.i18n import CatalogI18n, get_i18n
 from bot.middleware import ContextMiddleware
+from bot.practice_answers import CatalogueUnavailable, get_practice_index
+from bot.reminders import register_jobs as register_reminder_jobs
+from bot.reports import register_jobs as register_report_jobs
 from bot.scheduler import Ticker
 from bot.sender import Sender
 from handlers import build_router
@@ -78,8 +81,14 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     except BaseException:
         await database.dispose()
         raise
+    try:  # build the search index now rather than on the first question
+        await get_practice_index(settings.catalogue_dirs)
+    except CatalogueUnavailable as exc:
+        log.error("%s; /ask will say so until `wgbot catalogue check` passes", exc)
     i18n = get_i18n()
     ticker = Ticker(settings.scheduler_tick_seconds)
+    register_reminder_jobs(ticker, database)
+    register_report_jobs(ticker, database, settings.data_dir)
     dispatcher = build_dispatcher(settings, database, i18n, ticker)
     return App(settings, database, i18n, dispatcher, ticker)
 

@@ -41,13 +41,45 @@ COMMANDS: list[CommandInfo] = [
                 private=False, group=True, audience=Audience.SECRETARIAT),
     CommandInfo("revoke", N_("Take the secretariat role back: /revoke @user"),
                 private=False, group=True, audience=Audience.SECRETARIAT),
+    CommandInfo("calendar", N_("Coming meetings of this working group"), private=False,
+                group=True, audience=Audience.MEMBER),
+    CommandInfo("meeting", N_("One meeting's card with RSVP buttons: /meeting N"),
+                private=False, group=True, audience=Audience.MEMBER),
+    CommandInfo("ics", N_("The group's calendar as an .ics file"), private=False, group=True,
+                audience=Audience.MEMBER),
+    CommandInfo("attendance", N_("Each member's attendance rate"), private=False, group=True,
+                audience=Audience.MEMBER),
+    CommandInfo("schedule", N_("Schedule a meeting: /schedule WHEN | TITLE | PLACE"),
+                private=False, group=True, audience=Audience.SECRETARIAT),
+    CommandInfo("settings", N_("Reminder and quorum settings: /settings reminders 3d 1d 2h"),
+                private=False, group=True, audience=Audience.MEMBER),
+    CommandInfo("mute", N_("Stop private meeting reminders"), private=True, group=True),
+    CommandInfo("unmute", N_("Receive private meeting reminders again"), private=True,
+                group=True),
+    CommandInfo("report", N_("Report a concern anonymously"), private=True, group=True),
+    CommandInfo("status", N_("Follow your report: /status RECEIPT-CODE"), private=True,
+                group=False),
+    CommandInfo("reports", N_("Secretariat: the concern reports of your groups"), private=True,
+                group=False, audience=Audience.SECRETARIAT),
+    CommandInfo("case", N_("Secretariat: open a concern report: /case NUMBER"), private=True,
+                group=False, audience=Audience.SECRETARIAT),
+    CommandInfo("reportstats", N_("Secretariat: monthly statistics of concern reports"),
+                private=True, group=False, audience=Audience.SECRETARIAT),
+    CommandInfo("reportsettings", N_("Emergency contacts, retention and deadlines of reports"),
+                private=False, group=True, audience=Audience.SECRETARIAT),
+    CommandInfo("ask", N_("Ask what good practice says: /ask QUESTION"), private=True,
+                group=True),
+    CommandInfo("practices", N_("Browse the good-practice catalogue"), private=True, group=True),
 ]
 
 
 def visible_commands(
     *, private: bool, registered: bool, secretariat: bool, chat_admin: bool
 ) -> list[CommandInfo]:
-    """The commands a user can use in this chat, given their role."""
+    """The commands a user can use in this chat, given their role.
+
+    In a private chat `secretariat` means: in the secretariat of at least one group.
+    """
     shown = []
     for command in COMMANDS:
         if private and not command.private:
@@ -56,7 +88,8 @@ def visible_commands(
             continue
         if not private and command.audience is Audience.MEMBER and not registered:
             continue
-        if command.audience is Audience.SECRETARIAT and not (registered and secretariat):
+        if command.audience is Audience.SECRETARIAT and not (secretariat and
+                                                             (private or registered)):
             continue
         if command.audience is Audience.CHAT_ADMIN and not (chat_admin or secretariat):
             continue

@@ -5,11 +5,15 @@ from aiogram import Router
 
 def build_router() -> Router:
     """All feature routers in matching order; the fallback router comes last."""
-    from handlers import fallback, language, members, profile, setup, start
+    from handlers import (  # noqa: I001
+        calendar, cases, fallback, language, meetings, members, practices, profile, reports,
+        schedule, setup, start,
+    )
 
     root = Router(name="wgbot")
     # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
-    for module in (setup, members, profile, language, start):
+    for module in (setup, members, profile, language, calendar, meetings, schedule, reports,
+                   cases, practices, start):
         root.include_router(module.router.build())
     root.include_router(fallback.router.build())
     return root

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiogram import Bot, F
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import visible_commands
 from bot.formatting import escape
-from bot.groups import is_secretariat
+from bot.groups import groups_of, is_secretariat
 from bot.i18n import _, translate
 from handlers.common import RouterTemplate, is_chat_admin
 from storage.models import Membership, Person, WorkingGroup
@@ -18,10 +19,14 @@ router = RouterTemplate("start")
 
 async def help_text(
     message: Message, bot: Bot, locale: str, group: WorkingGroup | None,
-    membership: Membership | None,
+    membership: Membership | None, session: AsyncSession, person: Person | None,
 ) -> str:
     private = message.chat.type == "private"
-    secretariat = is_secretariat(membership)
+    if private:
+        memberships = await groups_of(session, person) if person and person.id else []
+        secretariat = any(is_secretariat(m) for _, m in memberships)
+    else:
+        secretariat = is_secretariat(membership)
     chat_admin = (
         not private
         and group is None
@@ -45,18 +50,19 @@ async def help_text(
 
 @router.message(CommandStart(), F.chat.type == "private")
 async def start_private(
-    message: Message, bot: Bot, locale: str, person: Person | None,
+    message: Message, bot: Bot, locale: str, person: Person | None, session: AsyncSession,
 ) -> None:
     name = escape(person.full_name if person else "")
     greeting = _("Hello {name}! I help security and human rights working groups with their "
                  "meetings, members and good practice.").format(name=name)
-    body = await help_text(message, bot, locale, None, None)
+    body = await help_text(message, bot, locale, None, None, session, person)
     await message.answer(f"{greeting}\n\n{body}")
 
 
 @router.message(Command("start", "help"))
 async def help_command(
     message: Message, bot: Bot, locale: str, group: WorkingGroup | None,
-    membership: Membership | None,
+    membership: Membership | None, session: AsyncSession, person: Person | None,
 ) -> None:
-    await message.answer(await help_text(message, bot, locale, group, membership))
+    await message.answer(
+        await help_text(message, bot, locale, group, membership, session, person))

@@ -24,7 +24,19 @@ async def test_start_greets_and_lists_private_commands(tg, amani):
     assert text.startswith("Hello Amani!")
     for command in ("/profile", "/language", "/groups", "/help"):
         assert command in text
-    assert "/setup" not in text and "/grant" not in text
+    assert "/setup" not in text and "/grant" not in text and "/reports" not in text
+
+
+async def test_private_help_shows_case_commands_to_the_secretariat_only(
+    tg, amani, bahati, registered_group
+):
+    await tg.send(bahati, registered_group, "/join")
+    for user, shown in ((amani, True), (bahati, False)):
+        chat = tg.private_chat(user)
+        await tg.send(user, chat, "/help")
+        text = tg.last_text(chat)
+        assert ("/reports -" in text) is shown and ("/case -" in text) is shown
+        assert "/report -" in text and "/status -" in text
 
 
 async def test_help_depends_on_chat_and_role(tg, amani, bahati, group_chat):

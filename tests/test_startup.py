@@ -76,3 +76,20 @@ async def test_migrations_create_the_schema(database):
     async with database.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert {"working_group", "person", "membership", "outbox", "alembic_version"} <= tables
+
+
+async def test_migrations_match_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import storage.calendar_tables  # noqa: F401
+    import storage.report_tables  # noqa: F401
+
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with database.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
