@@ -199,18 +199,28 @@ async def _series_attendees(session: AsyncSession, meeting: Meeting, now: dateti
     return list(seen.values())
 
 
+async def _edit_started(message: Message, session: AsyncSession, person: Person | None,
+                        state: FSMContext, ticker: Ticker):
+    """The state data, group, occurrence and now of an edit in progress; None (and the state
+    cleared) when the meeting or the right to edit it is gone."""
+    data = await state.get_data()
+    context = await _edit_context(message, session, person, data)
+    if context is None:
+        await state.clear()
+        return None
+    group, occ = context
+    return data, group, occ, now_of(ticker)
+
+
 @router.message(CalendarEdit.when, F.text, ~F.text.startswith("/"))
 async def reschedule_text(
     message: Message, session: AsyncSession, person: Person | None, locale: str, ticker: Ticker,
     state: FSMContext,
 ) -> None:
-    data = await state.get_data()
-    context = await _edit_context(message, session, person, data)
-    if context is None:
-        await state.clear()
+    started = await _edit_started(message, session, person, state, ticker)
+    if started is None:
         return
-    group, occ = context
-    now = now_of(ticker)
+    data, group, occ, now = started
     meeting = occ.meeting
     try:
         new_start = parse_when(message.text, locale, meeting.timezone, now)
@@ -241,13 +251,10 @@ async def edit_text(
     message: Message, session: AsyncSession, person: Person | None, locale: str, ticker: Ticker,
     state: FSMContext,
 ) -> None:
-    data = await state.get_data()
-    context = await _edit_context(message, session, person, data)
-    if context is None:
-        await state.clear()
+    started = await _edit_started(message, session, person, state, ticker)
+    if started is None:
         return
-    group, occ = context
-    now = now_of(ticker)
+    data, group, occ, now = started
     title, _sep, place = message.text.partition("|")
     try:
         await cal.edit(session, occ.meeting, now, title=title.strip() or None,

@@ -516,26 +516,26 @@ async def _emergency_text(session: AsyncSession, state: FSMContext) -> str:
     return "\n".join(lines)
 
 
-@router.message(ReportForm.where, F.chat.type == "private", F.text, ~F.text.startswith("/"))
-async def where_sent(message: Message, state: FSMContext) -> None:
+async def _save_line(message: Message, state: FSMContext, field: str, limit: int,
+                     next_step: str) -> None:
+    """Keep one line of the draft (encrypted), then go on to `next_step`."""
     await _track(state, message.message_id)
     try:
-        await _put_secret(state, where=clean_line(message.text, WHERE_MAX, "where"))
+        await _put_secret(state, **{field: clean_line(message.text, limit, field)})
     except ReportError as err:
         await _say(message, state, report_error_text(err.code, **err.params))
         return
-    await _show(message, state, "when")
+    await _show(message, state, next_step)
+
+
+@router.message(ReportForm.where, F.chat.type == "private", F.text, ~F.text.startswith("/"))
+async def where_sent(message: Message, state: FSMContext) -> None:
+    await _save_line(message, state, "where", WHERE_MAX, "when")
 
 
 @router.message(ReportForm.when, F.chat.type == "private", F.text, ~F.text.startswith("/"))
 async def when_sent(message: Message, state: FSMContext) -> None:
-    await _track(state, message.message_id)
-    try:
-        await _put_secret(state, when=clean_line(message.text, WHEN_MAX, "when"))
-    except ReportError as err:
-        await _say(message, state, report_error_text(err.code, **err.params))
-        return
-    await _show(message, state, "what")
+    await _save_line(message, state, "when", WHEN_MAX, "what")
 
 
 @router.callback_query(ReportCb.filter(F.action == "when"), ReportForm.when)

@@ -102,6 +102,23 @@ def carlos() -> LocalUser:
     return LocalUser(id=1003, first_name="Carlos", username="carlos", language_code="en")
 
 
+@pytest.fixture
+def reporter() -> LocalUser:
+    return LocalUser(id=5005, first_name="Neema", username="neema", language_code="en")
+
+
+@pytest.fixture
+def fresh_report_keys(monkeypatch):
+    """No report key from the environment, and no key cached from another test."""
+    from bot.report_crypto import clear_cache
+
+    monkeypatch.delenv("WGBOT_REPORT_KEY", raising=False)
+    monkeypatch.delenv("WGBOT_REPORT_KEY_FILE", raising=False)
+    clear_cache()
+    yield
+    clear_cache()
+
+
 GROUP_ID = -1001234567890
 
 

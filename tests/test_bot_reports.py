@@ -18,17 +18,7 @@ from bot.local_api import LocalUser
 from bot.report_crypto import clear_cache
 from storage.report_tables import ReportCase
 
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    clear_cache()
-    yield
-    clear_cache()
-
-
-@pytest.fixture
-def reporter() -> LocalUser:
-    return LocalUser(id=5005, first_name="Neema", username="neema", language_code="en")
+pytestmark = pytest.mark.usefixtures("fresh_report_keys")
 
 
 async def _cases(database) -> list[ReportCase]:

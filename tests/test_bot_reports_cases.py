@@ -11,26 +11,13 @@ from sqlmodel import select
 from test_reports_helpers import make_report, press_last
 
 from bot.delivery import Delivery
-from bot.local_api import LocalUser
 from bot.report_crypto import clear_cache, get_cipher
 from bot.reports import notify_replies, purge_delivered
 from bot.sender import Sender
 from storage.models import OutboxMessage
 from storage.report_tables import ReportCase, ReportEvent
 
-
-@pytest.fixture(autouse=True)
-def _fresh_keys(monkeypatch):
-    monkeypatch.delenv("WGBOT_REPORT_KEY", raising=False)
-    monkeypatch.delenv("WGBOT_REPORT_KEY_FILE", raising=False)
-    clear_cache()
-    yield
-    clear_cache()
-
-
-@pytest.fixture
-def reporter() -> LocalUser:
-    return LocalUser(id=5005, first_name="Neema", username="neema", language_code="en")
+pytestmark = pytest.mark.usefixtures("fresh_report_keys")
 
 
 def media_sent(tg) -> list[tuple[str, str]]:
