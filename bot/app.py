@@ -53,7 +53,7 @@ class App:
         return delivery
 
     async def close(self) -> None:
-        self.ticker.shutdown()
+        await self.ticker.stop()
         await self.dispatcher.storage.close()
         await self.database.dispose()
 

@@ -4,6 +4,7 @@ truth stays in the database, so a restart loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,19 +27,21 @@ class Ticker:
         self.jobs: list[tuple[str, TickJob]] = []
         self.last_tick: datetime | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        self._busy = asyncio.Lock()
 
     def add(self, name: str, job: TickJob) -> None:
         self.jobs.append((name, job))
 
     async def tick(self) -> None:
         """Run every job once for the current instant; one failing job does not stop the rest."""
-        now = self.clock()
-        for name, job in self.jobs:
-            try:
-                await job(now)
-            except Exception:
-                log.exception("scheduled job %s failed", name)
-        self.last_tick = now
+        async with self._busy:
+            now = self.clock()
+            for name, job in self.jobs:
+                try:
+                    await job(now)
+                except Exception:
+                    log.exception("scheduled job %s failed", name)
+            self.last_tick = now
 
     def start(self) -> None:
         """Start ticking; call from inside the running event loop."""
@@ -55,3 +58,11 @@ class Ticker:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+    async def stop(self) -> None:
+        """Stop ticking and let a tick in progress finish (its database work included), so
+        nothing is left half-done or holding a connection when the process ends."""
+        if self._scheduler is not None:
+            self._scheduler.pause()  # no new tick; APScheduler's shutdown cancels running ones
+        async with self._busy:
+            self.shutdown()

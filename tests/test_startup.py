@@ -56,6 +56,27 @@ async def test_ticker_runs_every_job_with_the_controlled_clock():
     assert seen == [instant] and ticker.last_tick == instant
 
 
+async def test_ticker_stop_waits_for_the_tick_in_progress():
+    ticker = Ticker(3600)
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+
+    async def slow(now):
+        started.set()
+        await release.wait()
+        finished.append(True)
+
+    ticker.add("slow", slow)
+    ticker.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    stopping = asyncio.create_task(ticker.stop())
+    await asyncio.sleep(0)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=5)
+    assert finished == [True]
+
+
 async def test_ticker_starts_inside_the_running_loop():
     ticker = Ticker(3600)
     ran = asyncio.Event()
