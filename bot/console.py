@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 import sys
 from typing import Any, TextIO
@@ -205,6 +206,8 @@ class Console:
 
 async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
+    # One log line per update would interleave with the chat; errors still show.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     app = await build_app(settings)
     local = LocalTelegram(app.dispatcher)
     console = Console(local, stdout, ticker=app.ticker)
