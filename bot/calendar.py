@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import recurrence
 from bot.groups import get_membership, members
+from bot.people import ensure_stored
 from storage.calendar_tables import (
     Attendance,
     CalendarSettings,
@@ -496,10 +497,16 @@ async def quorum(session: AsyncSession, group: WorkingGroup, occ: Occurrence) ->
 
 
 async def is_muted(session: AsyncSession, person: Person) -> bool:
+    if person.id is None:  # never stored: nothing muted
+        return False
     return await session.get(ReminderMute, person.id) is not None
 
 
 async def set_muted(session: AsyncSession, person: Person, muted: bool) -> None:
+    if person.id is None:
+        if not muted:
+            return
+        await ensure_stored(session, person)
     row = await session.get(ReminderMute, person.id)
     if muted and row is None:
         session.add(ReminderMute(person_id=person.id))

@@ -70,6 +70,14 @@ async def touch_person(
     return person
 
 
+async def ensure_stored(session: AsyncSession, person: Person) -> Person:
+    """Write a person met in a private chat (see touch_person) before something refers to them."""
+    if person.id is None:
+        session.add(person)
+        await session.flush()
+    return person
+
+
 async def find_by_username(session: AsyncSession, username: str) -> Person | None:
     username = username.lstrip("@").lower()
     if not username:

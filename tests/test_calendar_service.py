@@ -202,3 +202,15 @@ async def test_ics_has_rrule_exdate_override_and_vtimezone(session):
     single = Calendar.from_ical(await ics.meeting_ics(session, meeting, NOW))
     assert len(single.walk("VEVENT")) == 2
     assert ics.filename("Réunion mensuelle!") == "r-union-mensuelle.ics"
+
+
+async def test_muting_stores_a_person_met_only_in_a_private_chat(session):
+    from bot.calendar import is_muted, set_muted
+    from bot.people import TelegramIdentity, touch_person
+
+    person = await touch_person(session, TelegramIdentity(4242, "Zawadi"), create=False)
+    assert await is_muted(session, person) is False
+    await set_muted(session, person, False)
+    assert person.id is None  # unmuting someone unknown stores nothing
+    await set_muted(session, person, True)
+    assert person.id is not None and await is_muted(session, person) is True
