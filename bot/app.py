@@ -20,6 +20,7 @@ from aiogram.types import (
     BotCommandScopeDefault,
 )
 
+from bot import actions, agenda, cochairs
 from bot.commands import menu
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
 from bot.delivery import Delivery
@@ -88,6 +89,9 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     i18n = get_i18n()
     ticker = Ticker(settings.scheduler_tick_seconds)
     register_reminder_jobs(ticker, database)
+    agenda.register_jobs(ticker, database)
+    cochairs.register_jobs(ticker, database)
+    actions.register_jobs(ticker, database)
     register_report_jobs(ticker, database, settings.data_dir)
     dispatcher = build_dispatcher(settings, database, i18n, ticker)
     return App(settings, database, i18n, dispatcher, ticker)

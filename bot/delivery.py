@@ -31,6 +31,7 @@ class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     document: tuple[str, bytes] | None = None
+    pin: bool = False  # pin the message when the bot has the right to
 
 
 Renderer = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[Rendered | None]]
@@ -100,4 +101,6 @@ class Delivery:
             await mark_skipped(self.database, row.id, "recipient blocked the bot")
             return 0
         await mark_sent(self.database, row.id, now)
+        if rendered.pin:
+            await self.sender.pin(row.chat_id, message.message_id)
         return 1

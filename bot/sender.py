@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 from sqlalchemy import update
@@ -102,6 +102,15 @@ class Sender:
             if result is None:
                 return None
         return result
+
+    async def pin(self, chat_id: int, message_id: int) -> bool:
+        """Pin a message quietly; False when the bot may not pin in that chat."""
+        try:
+            return bool(await self._call(chat_id, lambda: self.bot.pin_chat_message(
+                chat_id, message_id, disable_notification=True)))
+        except TelegramAPIError as exc:
+            log.info("could not pin a message in a group: %s", type(exc).__name__)
+            return False
 
     async def send_document(
         self, chat_id: int, filename: str, data: bytes, caption: str | None = None,

@@ -6,14 +6,14 @@ from aiogram import Router
 def build_router() -> Router:
     """All feature routers in matching order; the fallback router comes last."""
     from handlers import (  # noqa: I001
-        calendar, cases, fallback, language, meetings, members, practices, profile, reports,
-        schedule, setup, start,
+        actions, agenda, calendar, cases, cochairs, fallback, language, meetings, members,
+        practices, profile, reports, schedule, setup, start,
     )
 
     root = Router(name="wgbot")
     # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
     for module in (setup, members, profile, language, calendar, meetings, schedule, reports,
-                   cases, practices, start):
+                   cases, practices, agenda, cochairs, actions, start):
         root.include_router(module.router.build())
     root.include_router(fallback.router.build())
     return root

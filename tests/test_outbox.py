@@ -28,6 +28,11 @@ async def render_note(session, row, now):
                               zone=row.payload["zone"]))
 
 
+@renderer("test-pinned")
+async def render_pinned(session, row, now):
+    return Rendered("Agenda", pin=True)
+
+
 async def _enqueue(database, key, chat_id=1001, due=NOW, **payload):
     async with database.session() as session:
         return await outbox.enqueue(session, key=key, kind="test-note", chat_id=chat_id,
@@ -153,3 +158,17 @@ async def test_sender_sends_documents(tg, database):
     message = await sender.send_document(-5, "calendar.ics", b"BEGIN:VCALENDAR", caption="x")
     assert message.document.file_name == "calendar.ics"
     assert tg.last_bot_message(-5).document == ("calendar.ics", b"BEGIN:VCALENDAR")
+
+
+async def test_pinning_when_allowed_and_sending_anyway_when_not(tg, database):
+    tg.api.chats[-5] = {"id": -5, "type": "supergroup", "title": "G"}
+    for key in ("first", "second"):
+        async with database.session() as session:
+            await outbox.enqueue(session, key=key, kind="test-pinned", chat_id=-5, due_at=NOW)
+        delivery = Delivery(database, Sender(tg.bot, database, rate_limits=False))
+        if key == "second":
+            tg.api.unsupported.add("pinChatMessage")  # no right to pin in this chat
+        assert await delivery.run(NOW) == 1
+    first, second = [m for m in tg.api.chat_messages(-5) if m.from_bot]
+    assert first.pinned and not second.pinned
+    assert (await _statuses(database)) == {"first": "sent", "second": "sent"}

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import storage.agenda_tables  # noqa: F401
 import storage.calendar_tables  # noqa: F401
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import storage.report_tables  # noqa: F401
