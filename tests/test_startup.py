@@ -104,6 +104,7 @@ async def test_migrations_match_the_models(database):
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    import storage.agenda_tables  # noqa: F401
     import storage.calendar_tables  # noqa: F401
     import storage.report_tables  # noqa: F401
 
