@@ -15,12 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import actions, reminders
 from bot.delivery import Rendered, renderer
 from bot.formatting import escape, split_message
-from bot.groups import get_membership, is_secretariat
 from bot.i18n import N_, translate
 from bot.people import find_by_username
 from bot.scheduler import Ticker
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, require_registered, require_secretariat
 from storage.agenda_tables import ActionItem
 from storage.models import OutboxMessage, Person, WorkingGroup
 
@@ -79,22 +78,13 @@ def owner_keyboard(item: ActionItem, locale: str) -> InlineKeyboardMarkup:
     ])
 
 
-async def _secretariat(message: Message, session: AsyncSession, group: WorkingGroup | None,
-                       person: Person | None, locale: str) -> bool:
-    if not await require_registered(message, group):
-        return False
-    if person is None or not is_secretariat(await get_membership(session, group, person)):
-        await message.answer(error_text("not_secretariat", locale))
-        return False
-    return True
-
-
 @router.message(Command("decision"))
 async def decision(
     message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
     group: WorkingGroup | None, locale: str, ticker: Ticker,
 ) -> None:
-    if not await _secretariat(message, session, group, person, locale):
+    if not await require_secretariat(message, session, group, person,
+                                     error_text("not_secretariat", locale)):
         return
     try:
         made = await actions.record_decision(session, group, person, command.args or "",
@@ -111,7 +101,8 @@ async def action(
     message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
     group: WorkingGroup | None, locale: str, ticker: Ticker,
 ) -> None:
-    if not await _secretariat(message, session, group, person, locale):
+    if not await require_secretariat(message, session, group, person,
+                                     error_text("not_secretariat", locale)):
         return
     words = (command.args or "").split()
     if len(words) < 3 or not words[0].startswith("@"):
@@ -164,7 +155,8 @@ async def summary(
     message: Message, session: AsyncSession, person: Person | None, group: WorkingGroup | None,
     locale: str, ticker: Ticker,
 ) -> None:
-    if not await _secretariat(message, session, group, person, locale):
+    if not await require_secretariat(message, session, group, person,
+                                     error_text("not_secretariat", locale)):
         return
     try:
         found = await actions.summary(session, group, now_of(ticker))

@@ -16,11 +16,11 @@ from bot import agenda, cochairs, reminders
 from bot import calendar as cal
 from bot.delivery import Rendered, renderer
 from bot.formatting import escape, format_when, split_message
-from bot.groups import get_membership, groups_of, is_secretariat
+from bot.groups import groups_of
 from bot.i18n import N_, translate
 from bot.scheduler import Ticker
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, require_registered, require_secretariat
 from storage.agenda_tables import AgendaItem
 from storage.calendar_tables import Meeting
 from storage.models import OutboxMessage, Person, WorkingGroup
@@ -325,24 +325,13 @@ async def show_agenda(
         await message.answer(part)
 
 
-async def _secretariat_here(
-    message: Message, session: AsyncSession, group: WorkingGroup | None, person: Person | None,
-    locale: str,
-) -> bool:
-    if not await require_registered(message, group):
-        return False
-    if person is None or not is_secretariat(await get_membership(session, group, person)):
-        await message.answer(error_text("not_secretariat", locale))
-        return False
-    return True
-
-
 @router.message(Command("discussed"))
 async def discussed(
     message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
     group: WorkingGroup | None, locale: str,
 ) -> None:
-    if not await _secretariat_here(message, session, group, person, locale):
+    if not await require_secretariat(message, session, group, person,
+                                     error_text("not_secretariat", locale)):
         return
     numbers = [n.lstrip("#") for n in (command.args or "").split()]
     if not numbers or not all(n.isdigit() and len(n) <= 9 for n in numbers):
@@ -364,7 +353,8 @@ async def agenda_deadline(
     message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
     group: WorkingGroup | None, locale: str,
 ) -> None:
-    if not await _secretariat_here(message, session, group, person, locale):
+    if not await require_secretariat(message, session, group, person,
+                                     error_text("not_secretariat", locale)):
         return
     arg = (command.args or "").strip().lower().removesuffix("h")
     if not arg.isdigit() or len(arg) > 5:

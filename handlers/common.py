@@ -10,10 +10,12 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.formatting import escape
+from bot.groups import get_membership, is_secretariat
 from bot.i18n import _
-from storage.models import Pillar, WorkingGroup
+from storage.models import Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,20 @@ async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKey
     """A button that opens the private chat with the bot, carrying a start payload."""
     url = await create_start_link(bot, payload)
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, url=url)]])
+
+
+async def require_secretariat(
+    message: Message, session: AsyncSession, group: WorkingGroup | None, person: Person | None,
+    refusal: str,
+) -> bool:
+    """In a registered group's chat: answer `refusal` and return False unless the sender is in
+    its secretariat."""
+    if not await require_registered(message, group):
+        return False
+    if person is None or not is_secretariat(await get_membership(session, group, person)):
+        await message.answer(refusal)
+        return False
+    return True
 
 
 async def require_registered(message: Message, group: WorkingGroup | None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,29 @@ def fresh_report_keys(monkeypatch):
     clear_cache()
     yield
     clear_cache()
+
+
+class Clock:
+    """A clock the tests move by hand; the ticker and the handlers read it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock_start(request: pytest.FixtureRequest) -> datetime:
+    """Where the clock starts: the test module's NOW unless a module overrides this fixture."""
+    return request.module.NOW
+
+
+@pytest.fixture
+def clock(tg: Harness, clock_start: datetime) -> Clock:
+    clock = Clock(clock_start)
+    tg.dispatcher["ticker"].clock = clock
+    return clock
 
 
 GROUP_ID = -1001234567890

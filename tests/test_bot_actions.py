@@ -19,19 +19,9 @@ MEETING = datetime(2026, 11, 19, 8, 0, tzinfo=UTC)  # Thursday 10:00 in Lubumbas
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(tg) -> Clock:
-    clock = Clock(MEETING - timedelta(days=1))
-    tg.dispatcher["ticker"].clock = clock
-    return clock
+def clock_start() -> datetime:
+    return MEETING - timedelta(days=1)
 
 
 @pytest.fixture

@@ -19,21 +19,6 @@ MEETING_START = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 2026-12-03 10:00 loca
 DEADLINE = MEETING_START - timedelta(hours=48)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(tg) -> Clock:
-    clock = Clock(NOW)
-    tg.dispatcher["ticker"].clock = clock
-    return clock
-
-
 @pytest.fixture
 async def meeting_group(tg, clock, amani, bahati, registered_group) -> int:
     await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")

@@ -19,21 +19,6 @@ from storage.models import OutboxMessage, Person
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # 10:00 in Lubumbashi (UTC+2)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(tg) -> Clock:
-    clock = Clock(NOW)
-    tg.dispatcher["ticker"].clock = clock
-    return clock
-
-
 async def _rows(database, model):
     async with database.session() as s:
         return list((await s.exec(select(model))).all())

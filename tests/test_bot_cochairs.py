@@ -19,21 +19,6 @@ START = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 15, 8, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(tg) -> Clock:
-    clock = Clock(NOW)
-    tg.dispatcher["ticker"].clock = clock
-    return clock
-
-
 @pytest.fixture
 async def chaired_group(tg, database, clock, amani, bahati, carlos, registered_group) -> int:
     await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")
