@@ -17,6 +17,7 @@ from bot import calendar as cal
 from bot.groups import members
 from bot.outbox import cancel_pending, enqueue
 from bot.recurrence import localize, to_local
+from bot.refusals import Refusal
 from storage.agenda_tables import ActionItem, Decision
 from storage.database import Database
 from storage.models import Person, Role, WorkingGroup
@@ -28,11 +29,8 @@ LOOKBACK = timedelta(days=400)
 DIGEST_WEEKDAY = 0  # Monday
 
 
-class ActionError(ValueError):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class ActionError(Refusal):
+    """An action-item operation was refused; see Refusal."""
 
 
 @dataclass(frozen=True)

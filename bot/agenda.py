@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import calendar as cal
 from bot.groups import get_membership, is_secretariat, members
 from bot.outbox import enqueue
+from bot.refusals import Refusal
 from storage.agenda_tables import AgendaItem, AgendaSettings
 from storage.calendar_tables import Meeting
 from storage.database import Database
@@ -26,13 +27,8 @@ LOOKAHEAD = timedelta(days=60)
 ACTIONS = ("accept", "decline", "up", "down", "aob", "next")
 
 
-class AgendaError(ValueError):
+class AgendaError(Refusal):
     """An agenda operation was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

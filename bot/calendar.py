@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import recurrence
 from bot.groups import get_membership, members
 from bot.people import ensure_stored
+from bot.refusals import Refusal
 from storage.calendar_tables import (
     Attendance,
     CalendarSettings,
@@ -32,13 +33,8 @@ DEFAULT_DURATION = 120
 DEFAULT_OFFSETS = [7 * 24 * 60, 24 * 60, 60]
 
 
-class CalendarError(ValueError):
+class CalendarError(Refusal):
     """A calendar operation was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 def as_utc(value: datetime) -> datetime:

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import calendar as cal
 from bot.groups import members
 from bot.outbox import enqueue
+from bot.refusals import Refusal
 from storage.agenda_tables import CochairMark, CochairSettings, CochairTurn, CochairUnavailable
 from storage.database import Database
 from storage.models import Person, Pillar, WorkingGroup
@@ -26,11 +27,8 @@ SERVING = ("accepted", "override")
 HOLDING = ("invited", "accepted", "override")
 
 
-class CochairError(ValueError):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class CochairError(Refusal):
+    """A co-chair operation was refused; see Refusal."""
 
 
 @dataclass(frozen=True)

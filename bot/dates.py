@@ -16,18 +16,15 @@ from datetime import datetime
 from dateparser.date import DateDataParser
 
 from bot.recurrence import localize, to_local
+from bot.refusals import Refusal
 
 ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:h](\d{2})\s*$")
 FRENCH_HOUR_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})?\b")
 MAX_AHEAD_DAYS = 3 * 366
 
 
-class DateError(ValueError):
+class DateError(Refusal):
     """WHEN could not be used; `code` is "unreadable", "no_time", "past" or "too_far"."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def _languages(locale: str) -> list[str]:

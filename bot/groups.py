@@ -12,19 +12,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, check_timezone
+from bot.refusals import Refusal
 from storage.models import GroupLevel, Membership, Person, Pillar, Role, WorkingGroup
 
 NAME_MAX = 120
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-class GroupError(ValueError):
+class GroupError(Refusal):
     """A group operation was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

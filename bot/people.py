@@ -9,17 +9,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, check_timezone
+from bot.refusals import Refusal
 from storage.models import Person, Pillar
 
 ORGANISATION_MAX = 120
 
 
-class ProfileError(ValueError):
+class ProfileError(Refusal):
     """A profile value was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from bot.catalogue import (
 from bot.formatting import TELEGRAM_TEXT_LIMIT, escape
 from bot.i18n import LANGUAGE_NAMES, N_, translate
 from bot.practice_search import PracticeIndex, default_index
+from bot.refusals import Refusal
 
 QUESTION_MAX = 1000  # characters; longer texts are refused with an explanation
 MIN_SCORE = 0.8  # below this a match is noise (the evaluation set's weakest answer scores 1.18)
@@ -51,12 +52,8 @@ CAVEAT = N_("Good practices are not prescriptive: judge whether they are feasibl
             "appropriate in your local context.")
 
 
-class QuestionError(ValueError):
+class QuestionError(Refusal):
     """A question was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class CatalogueUnavailable(RuntimeError):

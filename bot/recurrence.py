@@ -23,16 +23,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import get_day_names
 from dateutil.rrule import rrule, rrulestr
 
+from bot.refusals import Refusal
+
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_COUNT = 500
 
 
-class RecurrenceError(ValueError):
+class RecurrenceError(Refusal):
     """A recurrence phrase could not be read; `code` names the reason."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def _fold(text: str) -> str:

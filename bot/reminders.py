@@ -26,6 +26,7 @@ from bot import calendar as cal
 from bot import outbox
 from bot.formatting import escape, format_when
 from bot.i18n import N_, pick_locale, translate
+from bot.refusals import Refusal
 from storage.calendar_tables import Meeting
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxStatus, Person, WorkingGroup
@@ -52,11 +53,8 @@ KIND_LABELS = {
 }
 
 
-class OffsetError(ValueError):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class OffsetError(Refusal):
+    """Reminder offsets could not be read; see Refusal."""
 
 
 def parse_offsets(text: str) -> list[int]:

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import storage.report_tables  # noqa: F401  (registers the tables)
 from bot import outbox
 from bot.groups import is_secretariat, members
+from bot.refusals import Refusal
 from bot.report_crypto import ReportCipher, ReportKeyError, ReportUnreadable, get_cipher
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, OutboxStatus, Person, Role, WorkingGroup
@@ -59,13 +60,8 @@ KIND_REPLY = "reports-reply"
 OUTBOX_KINDS = (KIND_DIGEST, KIND_URGENT, KIND_REMINDER, KIND_RETENTION, KIND_REPLY)
 
 
-class ReportError(ValueError):
+class ReportError(Refusal):
     """A report operation was refused; `code` names the reason for a localized message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass
