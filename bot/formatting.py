@@ -54,3 +54,8 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def fill(template: str, **params: object) -> str:
+    """A translated template with its `{placeholders}` filled by HTML-escaped values."""
+    return template.format(**{key: escape(value) for key, value in params.items()})

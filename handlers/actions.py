@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import actions, reminders
 from bot.delivery import Rendered, renderer
-from bot.formatting import escape, split_message
+from bot.formatting import escape, fill, split_message
 from bot.i18n import N_, translate
 from bot.people import find_by_username
 from bot.scheduler import Ticker
@@ -50,8 +50,7 @@ def error_text(code: str, locale: str, **params: object) -> str:
         "already_done": N_("This action item is already done."),
         "not_secretariat": N_("Only the secretariat can do that."),
     }
-    safe = {key: escape(value) for key, value in params.items()}
-    return translate(texts.get(code, N_("That did not work.")), locale).format(**safe)
+    return fill(translate(texts.get(code, N_("That did not work.")), locale), **params)
 
 
 def _name(person: Person) -> str:

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import agenda, cochairs, reminders
 from bot import calendar as cal
 from bot.delivery import Rendered, renderer
-from bot.formatting import escape, format_when, split_message
+from bot.formatting import escape, fill, format_when, split_message
 from bot.groups import groups_of
 from bot.i18n import N_, translate
 from bot.scheduler import Ticker
@@ -51,8 +51,7 @@ def error_text(code: str, locale: str, **params: object) -> str:
                            "same meeting that is pending or accepted."),
         "deadline_range": N_("The deadline must be between 1 and 720 hours before the meeting."),
     }
-    safe = {key: escape(value) for key, value in params.items()}
-    return translate(texts.get(code, N_("That did not work.")), locale).format(**safe)
+    return fill(translate(texts.get(code, N_("That did not work.")), locale), **params)
 
 
 def _name(person: Person | None, locale: str) -> str:

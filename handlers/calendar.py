@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import calendar as cal
 from bot import ics, reminders
 from bot.delivery import Rendered, renderer
-from bot.formatting import escape, format_number, format_when
+from bot.formatting import escape, fill, format_number, format_when
 from bot.groups import is_secretariat
 from bot.i18n import _, translate
 from bot.scheduler import Ticker
@@ -91,8 +91,7 @@ def error_text(code: str, **params: object) -> str:
             "I could not read that repetition. Examples that work: every tuesday 10:00, every 2 "
             "weeks on monday 09:30, every first tuesday 10:00, every last thursday 15:00, every "
             "month on the 15th 10:00, quarterly on the 15th 10:00 until 2027-12-31."))
-    safe = {key: escape(value) for key, value in params.items()}
-    return text.format(**safe)
+    return fill(text, **params)
 
 
 def kind_choices() -> dict[str, str]:

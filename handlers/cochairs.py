@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import calendar as cal
 from bot import cochairs, reminders
 from bot.delivery import Rendered, renderer
-from bot.formatting import escape, split_message
+from bot.formatting import escape, fill, split_message
 from bot.groups import get_membership, is_secretariat
 from bot.i18n import N_, translate
 from bot.people import find_by_username
@@ -54,8 +54,7 @@ def error_text(code: str, locale: str, **params: object) -> str:
         "pillar": N_("Unknown pillar \"{pillar}\". Use: {pillars}"),
         "days_range": N_("The number of days must be between 1 and 60."),
     }
-    safe = {key: escape(value) for key, value in params.items()}
-    return translate(texts.get(code, N_("That did not work.")), locale).format(**safe)
+    return fill(translate(texts.get(code, N_("That did not work.")), locale), **params)
 
 
 def _name(person: Person) -> str:

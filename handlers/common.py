@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.formatting import escape
+from bot.formatting import escape, fill
 from bot.groups import get_membership, is_secretariat
 from bot.i18n import _
 from storage.models import Person, Pillar, WorkingGroup
@@ -102,8 +102,7 @@ def group_error_text(code: str, **params: object) -> str:
         "last_secretariat": _("{name} is the last member of the secretariat; grant the role to "
                               "someone else first."),
     }
-    safe = {key: escape(value) for key, value in params.items()}
-    return texts.get(code, _("That did not work.")).format(**safe)
+    return fill(texts.get(code, _("That did not work.")), **params)
 
 
 def level_label(level: str) -> str:

@@ -238,7 +238,7 @@ async def reschedule_text(
                                           old_start=occ.start, people=people)
             await reminders.sync_meeting(session, meeting, now)
     except (DateError, cal.CalendarError) as err:
-        await message.answer(error_text(err.code, **getattr(err, "params", {})))
+        await message.answer(error_text(err.code, **err.params))
         return
     await state.clear()
     text = _("Moved. Those who said going or maybe are told privately.") + "\n\n" + \

@@ -34,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
 from bot.delivery import Rendered, renderer
-from bot.formatting import escape, split_message
+from bot.formatting import escape, fill, split_message
 from bot.groups import get_group_by_code, groups_of
 from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, translate
 from bot.report_crypto import (
@@ -264,7 +264,7 @@ def report_error_text(code: str, **params: object) -> str:
         "key_changed": _("I cannot check this code now: the bot's report key has changed. "
                          "Please tell the secretariat."),
     }
-    return texts.get(code, _("That did not work.")).format(**params)
+    return fill(texts.get(code, _("That did not work.")), **params)
 
 
 # -- starting --------------------------------------------------------------------------------------

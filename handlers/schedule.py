@@ -90,7 +90,7 @@ async def schedule(
         meeting = await cal.create_meeting(session, group, title=title, start_local=first_local,
                                            rule=rule, place=place, created_by=person)
     except (DateError, RecurrenceError, cal.CalendarError) as err:
-        await message.answer(error_text(err.code, **getattr(err, "params", {})))
+        await message.answer(error_text(err.code, **err.params))
         return
     await reminders.sync_meeting(session, meeting, now)
     occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
