@@ -85,14 +85,16 @@ class LimitedBotAPI(LocalBotAPI):
         return super()._answer(call, files)
 
 
-async def _populate(database: Database, api: LimitedBotAPI, count: int, groups: int) -> int:
-    """Groups, members who all said going, one meeting each; returns the reminders queued."""
+async def populate(database: Database, chats: dict[int, dict[str, Any]], count: int, groups: int,
+                   start: datetime = START) -> int:
+    """Groups, members who all said going, one meeting each at `start` + 1 hour; returns the
+    reminders queued (one hour before: due at `start`). `chats` gets the chats they need."""
     per_group = max(count // groups - 1, 1)
     queued = 0
     person_id = 10_000
     for index in range(groups):
         chat_id = -1_000_000_000_000 - index
-        api.chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": f"WG {index}"}
+        chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": f"WG {index}"}
         async with database.session() as session:
             group = WorkingGroup(chat_id=chat_id, code=f"B{index:07d}", name=f"WG {index}",
                                  timezone="Africa/Lubumbashi", language="fr")
@@ -103,12 +105,13 @@ async def _populate(database: Database, api: LimitedBotAPI, count: int, groups: 
             await cal.save_settings(session, settings)
             meeting = await cal.create_meeting(
                 session, group, title=f"Plenary {index}", place="Bukavu",
-                start_local=START.replace(tzinfo=None) + timedelta(hours=2))  # 08:00 UTC
-            occ = (await cal.next_occurrences(session, meeting, START - timedelta(days=1), 1))[0]
+                # local time in Lubumbashi (UTC+2): the meeting starts one hour after `start`
+                start_local=start.replace(tzinfo=None) + timedelta(hours=3))
+            occ = (await cal.next_occurrences(session, meeting, start - timedelta(days=1), 1))[0]
             people = []
             for _ in range(per_group):
                 person_id += 1
-                api.chats[person_id] = {"id": person_id, "type": "private", "first_name": "P"}
+                chats[person_id] = {"id": person_id, "type": "private", "first_name": "P"}
                 people.append(Person(telegram_id=person_id, full_name=f"P{person_id}",
                                      language=("fr", "sw", "en", "es", "ln")[person_id % 5]))
             session.add_all(people)
@@ -117,7 +120,7 @@ async def _populate(database: Database, api: LimitedBotAPI, count: int, groups: 
             session.add_all([Rsvp(meeting_id=meeting.id, occurrence=occ.key, person_id=p.id,
                                   answer="going") for p in people])
             await session.flush()
-            queued += (await reminders.sync_meeting(session, meeting, START - timedelta(days=1)))[0]
+            queued += (await reminders.sync_meeting(session, meeting, start - timedelta(days=1)))[0]
     return queued
 
 
@@ -128,7 +131,7 @@ async def run(count: int, groups: int, url: str | None) -> None:
         await upgrade(database)
         api = LimitedBotAPI()
         bot = Bot(LOCAL_TOKEN, session=api, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-        queued = await _populate(database, api, count, groups)
+        queued = await populate(database, api.chats, count, groups, START - timedelta(hours=1))
         print(f"reminders queued: {queued} ({groups} groups)")
         sender = Sender(bot, database, rate_limits=True)
         delivery = Delivery(database, sender)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -11,32 +15,40 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeDefault,
+    User,
 )
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from bot import actions, agenda, cochairs
+from bot import actions, agenda, cochairs, outbox
 from bot.commands import menu
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
 from bot.delivery import Delivery
 from bot.errors import on_error
 from bot.i18n import CatalogI18n, get_i18n
+from bot.metrics import OUTBOX, OUTBOX_DUE, UpdateTracker
 from bot.middleware import ContextMiddleware
 from bot.practice_answers import CatalogueUnavailable, get_practice_index
 from bot.reminders import register_jobs as register_reminder_jobs
 from bot.reports import register_jobs as register_report_jobs
 from bot.scheduler import Ticker
 from bot.sender import Sender
+from bot.web import WebServer, build_web_app
 from handlers import build_router
 from storage.database import Database
+from storage.locks import AlreadyRunning, InstanceLock, cluster_lock
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+DEFAULT_HTTP_PORT = 8080
 
 
 @dataclass
@@ -46,30 +58,85 @@ class App:
     i18n: CatalogI18n
     dispatcher: Dispatcher
     ticker: Ticker
+    tracker: UpdateTracker
+    redis: Redis | None = None
+    delivery: Delivery | None = None
+    instance_lock: InstanceLock | None = None
+    stopping: bool = False
 
     def attach_bot(self, bot: Bot, *, rate_limits: bool = True) -> Delivery:
         """Deliver the outbox through `bot` on every tick."""
-        delivery = Delivery(self.database, Sender(bot, self.database, rate_limits=rate_limits))
-        self.ticker.add("outbox", delivery.run)
-        return delivery
+        self.delivery = Delivery(
+            self.database, Sender(bot, self.database, rate_limits=rate_limits),
+            lease=timedelta(seconds=self.settings.claim_lease_seconds), clock=self.ticker.clock,
+        )
+        self.ticker.add("outbox", self.delivery.run, every_replica=True)
+        return self.delivery
+
+    async def take_instance_lock(self) -> None:
+        """Refuse to run beside another process that must be alone on this database."""
+        lock = InstanceLock(self.database, "instance")
+        try:
+            await lock.acquire()
+        except AlreadyRunning as exc:
+            raise ConfigError(str(exc)) from None
+        self.instance_lock = lock
+
+    async def drain(self) -> None:
+        """Graceful stop, once no new update comes in: let the handlers in progress finish,
+        send no more from the outbox (the messages in flight finish, the rest of their batch is
+        given back at once) and stop the scheduler."""
+        self.stopping = True
+        timeout = self.settings.shutdown_seconds
+        if not await self.tracker.wait_idle(timeout):
+            log.warning("%s updates still in progress after %s s", self.tracker.in_flight, timeout)
+        if self.delivery is not None:
+            self.delivery.stop()
+        await self.ticker.stop(timeout=timeout)
 
     async def close(self) -> None:
-        await self.ticker.stop()
-        await self.dispatcher.storage.close()
-        await self.database.dispose()
+        self.stopping = True
+        try:
+            await self.ticker.stop(timeout=self.settings.shutdown_seconds)
+            await self.dispatcher.storage.close()
+            if self.redis is not None:
+                await self.redis.aclose()
+        finally:
+            if self.instance_lock is not None:
+                await self.instance_lock.release()
+            await self.database.dispose()
 
 
 def build_dispatcher(
     settings: Settings, database: Database, i18n: CatalogI18n, ticker: Ticker,
-    storage: BaseStorage | None = None,
+    storage: BaseStorage | None = None, events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(), settings=settings, database=database, ticker=ticker,
+        storage=storage or MemoryStorage(), events_isolation=events_isolation,
+        settings=settings, database=database, ticker=ticker,
     )
+    tracker = UpdateTracker()
+    dispatcher["update_tracker"] = tracker
+    dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ContextMiddleware(database, i18n))
     dispatcher.include_router(build_router())
     dispatcher.errors.register(on_error)
     return dispatcher
+
+
+async def open_redis(settings: Settings) -> tuple[Redis, RedisStorage]:
+    """FSM state in Redis, shared by the replicas; drafts (report drafts included) expire after
+    WGBOT_FSM_TTL_SECONDS of inactivity."""
+    storage = RedisStorage.from_url(
+        settings.redis_url, key_builder=DefaultKeyBuilder(prefix="wgbot"),
+        state_ttl=settings.fsm_ttl_seconds, data_ttl=settings.fsm_ttl_seconds,
+    )
+    try:
+        await storage.redis.ping()
+    except RedisError as exc:
+        await storage.close()
+        raise ConfigError(f"cannot reach Redis at WGBOT_REDIS_URL: {exc}") from None
+    return storage.redis, storage
 
 
 async def build_app(settings: Settings, *, migrate: bool = True) -> App:
@@ -82,19 +149,37 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     except BaseException:
         await database.dispose()
         raise
+    redis = storage = isolation = None
+    if settings.redis_url:
+        try:
+            redis, storage = await open_redis(settings)
+        except BaseException:
+            await database.dispose()
+            raise
+        isolation = storage.create_isolation()
     try:  # build the search index now rather than on the first question
         await get_practice_index(settings.catalogue_dirs)
     except CatalogueUnavailable as exc:
         log.error("%s; /ask will say so until `wgbot catalogue check` passes", exc)
     i18n = get_i18n()
     ticker = Ticker(settings.scheduler_tick_seconds)
+    if not database.is_sqlite:  # replicas may share it: one of them scans per tick
+        ticker.exclusive = partial(cluster_lock, database, "scheduled-jobs")
     register_reminder_jobs(ticker, database)
     agenda.register_jobs(ticker, database)
     cochairs.register_jobs(ticker, database)
     actions.register_jobs(ticker, database)
     register_report_jobs(ticker, database, settings.data_dir)
-    dispatcher = build_dispatcher(settings, database, i18n, ticker)
-    return App(settings, database, i18n, dispatcher, ticker)
+    ticker.add("outbox_metrics", partial(outbox_metrics, database), every_replica=True)
+    dispatcher = build_dispatcher(settings, database, i18n, ticker, storage, isolation)
+    return App(settings, database, i18n, dispatcher, ticker, dispatcher["update_tracker"], redis)
+
+
+async def outbox_metrics(database: Database, now: datetime) -> None:
+    counts, due = await outbox.depth(database, now)
+    for status, count in counts.items():
+        OUTBOX.labels(status).set(count)
+    OUTBOX_DUE.set(due)
 
 
 def make_bot(token: str, api_url: str | None) -> Bot:
@@ -125,24 +210,107 @@ async def set_command_menus(bot: Bot) -> bool:
     return True
 
 
+async def connect(bot: Bot, settings: Settings) -> User:
+    """Check the token and that the Bot API answers, with one-line errors."""
+    try:
+        return await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather") \
+            from None
+    except TelegramNetworkError as exc:
+        where = settings.telegram_api_url or "api.telegram.org"
+        raise ConfigError(f"cannot reach the Bot API at {where}: {exc}") from None
+
+
+async def confirm_updates(bot: Bot, last_update_id: int | None) -> None:
+    """Tell Telegram the updates handled so far are done, so a restart does not get them again
+    (polling confirms an update only with the next getUpdates)."""
+    if last_update_id is None:
+        return
+    try:
+        await bot.get_updates(offset=last_update_id + 1, limit=1, timeout=0)
+    except TelegramAPIError as exc:
+        log.warning("could not confirm the last updates: %s", type(exc).__name__)
+
+
 async def run_polling(settings: Settings) -> None:
+    """Long polling: one process per database (a second one refuses to start)."""
     token = settings.require_token()
     app = await build_app(settings)
     bot = make_bot(token, settings.telegram_api_url)
+    server: WebServer | None = None
     try:
-        try:
-            me = await bot.get_me()
-        except TelegramUnauthorizedError:
-            raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather") \
-                from None
-        except TelegramNetworkError as exc:
-            where = settings.telegram_api_url or "api.telegram.org"
-            raise ConfigError(f"cannot reach the Bot API at {where}: {exc}") from None
+        await app.take_instance_lock()
+        me = await connect(bot, settings)
         log.info("starting as @%s (id %s), polling", me.username, me.id)
+        try:  # a webhook left by webhook mode would make getUpdates fail
+            await bot.delete_webhook(drop_pending_updates=False)
+        except TelegramAPIError as exc:
+            log.warning("could not remove a webhook: %s", type(exc).__name__)
         await set_command_menus(bot)
         app.attach_bot(bot)
+        if settings.http_port is not None:  # health and metrics only
+            server = WebServer(build_web_app(app), settings.http_host, settings.http_port,
+                               settings.shutdown_seconds)
+            await server.start()
         app.ticker.start()
-        await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=True)
+        await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+        log.info("stopping: finishing the updates and messages in progress")
+        await app.drain()
+        await confirm_updates(bot, app.tracker.last_update_id)
     finally:
+        if server is not None:
+            await server.stop()
         await bot.session.close()
         await app.close()
+
+
+async def run_webhook(settings: Settings) -> None:
+    """Webhook mode: any number of replicas behind a load balancer, sharing PostgreSQL (and Redis
+    for conversation state). Stops gracefully on SIGTERM or SIGINT."""
+    token = settings.require_token()
+    url, secret = settings.require_webhook()
+    app = await build_app(settings)
+    bot = make_bot(token, settings.telegram_api_url)
+    server: WebServer | None = None
+    try:
+        if app.database.is_sqlite:  # a SQLite file is never shared between processes
+            await app.take_instance_lock()
+        elif app.redis is None:
+            log.warning("WGBOT_REDIS_URL is not set: conversations in progress live in this "
+                        "process only, so replicas would not share them")
+        me = await connect(bot, settings)
+        await set_command_menus(bot)
+        app.attach_bot(bot)
+        server = WebServer(build_web_app(app, bot, webhook=(settings.webhook_path, secret)),
+                           settings.http_host, settings.http_port or DEFAULT_HTTP_PORT,
+                           settings.shutdown_seconds)
+        await server.start()
+        await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False,
+                              allowed_updates=app.dispatcher.resolve_used_update_types())
+        log.info("starting as @%s (id %s), webhook at path %s", me.username, me.id,
+                 settings.webhook_path)
+        app.ticker.start()
+        await wait_for_signal()
+        log.info("stopping: finishing the updates and messages in progress")
+        app.stopping = True
+        await server.stop()  # no new request; those in progress finish (handlers included)
+        server = None
+        await app.drain()
+    finally:
+        if server is not None:
+            await server.stop()
+        await bot.session.close()
+        await app.close()
+
+
+async def wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -13,9 +13,9 @@ from storage.database import DatabaseUnavailable
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_polling
+    from bot.app import run_polling, run_webhook
 
-    asyncio.run(run_polling(settings))
+    asyncio.run(run_webhook(settings) if getattr(args, "webhook", False) else run_polling(settings))
     return 0
 
 
@@ -56,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=_auto)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="connect to Telegram (long polling)").set_defaults(func=_run)
+    run = sub.add_parser("run", help="connect to Telegram (long polling, or --webhook)")
+    run.add_argument(
+        "--webhook", action="store_true",
+        help="serve Telegram's webhook, /healthz and /metrics over HTTP (WGBOT_WEBHOOK_URL, "
+             "WGBOT_WEBHOOK_SECRET, WGBOT_HTTP_PORT); several replicas may share PostgreSQL "
+             "and Redis")
+    run.set_defaults(func=_run)
     sub.add_parser("console", help="chat with the bot locally, without Telegram").set_defaults(
         func=_console)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)

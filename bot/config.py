@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,60}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # what Telegram accepts as a secret_token
 LANGUAGES = ("en", "fr", "sw", "es", "ln")
 DEFAULT_LANGUAGE = "en"
 
@@ -44,6 +45,17 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="WGBOT_LOG_LEVEL")
     scheduler_tick_seconds: float = Field(default=30.0, validation_alias="WGBOT_TICK_SECONDS")
     catalogue_dirs_value: str = Field(default="", validation_alias="WGBOT_CATALOGUE_DIRS")
+    # Production mode: webhook, health and metrics, shared state in Redis.
+    webhook_url: str | None = Field(default=None, validation_alias="WGBOT_WEBHOOK_URL")
+    webhook_path: str = Field(default="/telegram/webhook", validation_alias="WGBOT_WEBHOOK_PATH")
+    webhook_secret: str | None = Field(default=None, validation_alias="WGBOT_WEBHOOK_SECRET")
+    http_host: str = Field(default="0.0.0.0", validation_alias="WGBOT_HTTP_HOST")
+    http_port: int | None = Field(default=None, validation_alias="WGBOT_HTTP_PORT")
+    redis_url: str | None = Field(default=None, validation_alias="WGBOT_REDIS_URL")
+    fsm_ttl_seconds: int = Field(default=86400, validation_alias="WGBOT_FSM_TTL_SECONDS", ge=60)
+    claim_lease_seconds: float = Field(
+        default=60.0, validation_alias="WGBOT_CLAIM_LEASE_SECONDS", gt=0)
+    shutdown_seconds: float = Field(default=20.0, validation_alias="WGBOT_SHUTDOWN_SECONDS", ge=0)
 
     @property
     def catalogue_dirs(self) -> list[Path]:
@@ -74,6 +86,49 @@ class Settings(BaseSettings):
                 "as given by BotFather)"
             )
         return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in " ?#"):
+            raise ValueError("must be a URL path starting with / (no spaces, ? or #)")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith("https://") and not value.startswith("http://"):
+            raise ValueError("must be the public https:// address Telegram will call")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not SECRET_RE.match(value.strip()):
+            raise ValueError("use 16 to 256 characters among A-Z, a-z, 0-9, _ and -")
+        return value.strip()
+
+    @field_validator("redis_url", "database_url", "telegram_api_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+    def require_webhook(self) -> tuple[str, str]:
+        """The public URL Telegram calls and the secret it must present."""
+        if not self.webhook_url:
+            raise ConfigError(
+                "WGBOT_WEBHOOK_URL is not set: give the public https:// address of this service "
+                "(the path WGBOT_WEBHOOK_PATH is added to it)")
+        if not self.webhook_secret:
+            raise ConfigError(
+                "WGBOT_WEBHOOK_SECRET is not set: choose 16+ random characters "
+                "(A-Z, a-z, 0-9, _ and -); Telegram sends it with every update")
+        return self.webhook_url + self.webhook_path, self.webhook_secret
 
     @property
     def effective_database_url(self) -> str:

@@ -209,6 +209,11 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
     # One log line per update would interleave with the chat; errors still show.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     app = await build_app(settings)
+    try:  # its scheduler would otherwise send a running bot's reminders into this console
+        await app.take_instance_lock()
+    except BaseException:
+        await app.close()
+        raise
     local = LocalTelegram(app.dispatcher)
     console = Console(local, stdout, ticker=app.ticker)
     interactive = stdin.isatty()

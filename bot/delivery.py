@@ -7,18 +7,21 @@ renders to None and is skipped).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.outbox import claim_due, mark_failed, mark_sent, mark_skipped
+from bot.metrics import SEND_FAILURES, SENT
+from bot.outbox import CLAIM_LEASE, claim_due, mark_failed, mark_sent, mark_skipped, release, renew
+from bot.scheduler import utcnow
 from bot.sender import Sender
 from storage.database import Database
 from storage.models import OutboxMessage
@@ -53,21 +56,69 @@ def worker_name() -> str:
 
 
 class Delivery:
-    def __init__(self, database: Database, sender: Sender, *, batch: int = 100) -> None:
+    def __init__(
+        self, database: Database, sender: Sender, *, batch: int = 100, concurrency: int = 8,
+        lease: timedelta = CLAIM_LEASE, clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.database = database
         self.sender = sender
         self.batch = batch
+        self.concurrency = concurrency
+        self.lease = lease
+        self.clock = clock
         self.worker = worker_name()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Send nothing more: rows in flight finish, the rest of the batch is given back."""
+        self.stopping = True
 
     async def run(self, now: datetime) -> int:
         """Deliver everything due at `now`; returns how many messages went out."""
         delivered = 0
-        while True:
-            rows = await claim_due(self.database, now, worker=self.worker, limit=self.batch)
-            for row in rows:
-                delivered += await self._deliver(row, now)
+        while not self.stopping:
+            rows = await claim_due(self.database, now, worker=self.worker, limit=self.batch,
+                                   lease=self.lease)
+            if rows:
+                delivered += await self._deliver_batch(rows, now)
             if len(rows) < self.batch:
-                return delivered
+                break
+        return delivered
+
+    async def _deliver_batch(self, rows: list[OutboxMessage], now: datetime) -> int:
+        held = {row.id for row in rows}
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one_chat(chat_rows: list[OutboxMessage]) -> int:
+            sent = 0
+            async with slots:
+                for row in chat_rows:
+                    if self.stopping:
+                        break
+                    sent += await self._deliver(row, now)
+                    held.discard(row.id)
+            return sent
+
+        renewing = asyncio.create_task(self._keep_claims(held))
+        try:
+            return sum(await asyncio.gather(*(one_chat(r) for r in by_chat.values())))
+        finally:
+            renewing.cancel()
+            if held:  # stopping (or cancelled): whatever is left goes back to the outbox
+                given_back = await release(self.database, self.worker, held)
+                log.info("gave back %s unsent outbox rows", given_back)
+
+    async def _keep_claims(self, held: set[int]) -> None:
+        period = max(self.lease.total_seconds() / 3, 0.05)
+        while held:
+            await asyncio.sleep(period)
+            try:
+                await renew(self.database, self.worker, set(held), self.clock())
+            except Exception:  # a failed renewal only risks a takeover by another replica
+                log.warning("could not renew outbox claims", exc_info=True)
 
     async def _deliver(self, row: OutboxMessage, now: datetime) -> int:
         render = RENDERERS.get(row.kind)
@@ -95,12 +146,15 @@ class Delivery:
                                                          reply_markup=rendered.reply_markup)
         except TelegramAPIError as exc:
             log.warning("sending outbox row %s failed: %s", row.id, type(exc).__name__)
+            SEND_FAILURES.labels(type(exc).__name__).inc()
             await mark_failed(self.database, row, type(exc).__name__)
             return 0
         if message is None:
+            SEND_FAILURES.labels("blocked").inc()
             await mark_skipped(self.database, row.id, "recipient blocked the bot")
             return 0
         await mark_sent(self.database, row.id, now)
+        SENT.labels(row.kind).inc()
         if rendered.pin:
             await self.sender.pin(row.chat_id, message.message_id)
         return 1

@@ -10,6 +10,7 @@ import traceback
 from aiogram.types import ErrorEvent
 
 from bot.i18n import translate
+from bot.metrics import ERRORS
 
 log = logging.getLogger("wgbot.errors")
 
@@ -20,6 +21,7 @@ def reference_code() -> str:
 
 async def on_error(event: ErrorEvent, locale: str = "en", **_: object) -> bool:
     code = reference_code()
+    ERRORS.inc()
     update = event.update
     # The traceback's frames, without str(exception): that could quote what a user wrote.
     frames = "".join(traceback.format_tb(event.exception.__traceback__))

@@ -376,3 +376,108 @@ class LocalTelegram:
             if message.from_bot:
                 return message
         return None
+
+
+class _Upload:
+    """A file posted to the HTTP server, shaped like aiogram's BufferedInputFile."""
+
+    def __init__(self, filename: str | None, data: bytes) -> None:
+        self.filename = filename
+        self.data = data
+
+
+class LocalBotAPIServer:
+    """Serves a `LocalBotAPI` over HTTP, so that a bot running in another process (a benchmark,
+    a test of several replicas, a crash test) can use it as its TELEGRAM_API_URL.
+
+    With `open_chats` every chat id the bot writes to exists (a private chat of that user), so
+    messages to thousands of members need no set-up. `getUpdates` answers the updates pushed
+    with `push_update`, or nothing after a short wait; `first_poll` is set on the first call.
+    """
+
+    def __init__(self, api: LocalBotAPI | None = None, *, open_chats: bool = True,
+                 poll_seconds: float = 0.2) -> None:
+        import asyncio
+
+        self.api = api or LocalBotAPI()
+        self.open_chats = open_chats
+        self.poll_seconds = poll_seconds
+        self.first_poll = asyncio.Event()
+        self.first_poll_at: float | None = None
+        self.updates: list[dict[str, Any]] = []
+        self._runner = None
+        self.url = ""
+
+    def push_update(self, payload: dict[str, Any]) -> None:
+        update_id = (self.updates[-1]["update_id"] + 1) if self.updates else 1
+        self.updates.append({"update_id": update_id, **payload})
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets  # the port chosen when port=0
+        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _params(self, request) -> tuple[dict[str, Any], dict[str, Any]]:
+        params: dict[str, Any] = {}
+        files: dict[str, Any] = {}
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if part.filename is not None:
+                    files[part.name] = _Upload(part.filename, await part.read())
+                else:
+                    params[part.name] = await part.text()
+        elif request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = dict(await request.post())
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value[:1] in ("{", "["):
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    pass
+        return params, files
+
+    async def _handle(self, request):
+        import asyncio
+
+        from aiohttp import web
+
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        if method == "getUpdates":
+            if not self.first_poll.is_set():
+                self.first_poll_at = time.monotonic()
+                self.first_poll.set()
+            offset = int(params.get("offset") or 0)
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+            if not ready:
+                await asyncio.sleep(min(float(params.get("timeout") or 0), self.poll_seconds))
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            return web.json_response({"ok": True, "result": ready[:100]})
+        chat_id = params.get("chat_id")
+        if self.open_chats and chat_id is not None:
+            chat = int(chat_id)
+            self.api.chats.setdefault(chat, {"id": chat, "type": "private", "first_name": "user"}
+                                      if chat > 0 else {"id": chat, "type": "supergroup",
+                                                        "title": "group"})
+        call = ApiCall(method, params)
+        self.api.calls.append(call)
+        answer = self.api._answer(call, files)
+        for listener in self.api.listeners:
+            listener(call, answer)
+        return web.json_response(answer, status=answer.get("error_code", 200))

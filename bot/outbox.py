@@ -2,14 +2,16 @@
 
 A restart loses nothing (the rows stay), two replicas never send the same row (claims are atomic:
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional UPDATE on SQLite), and a claim left behind
-by a crashed process is taken over after a lease.
+by a crashed process is taken over after a lease. A worker renews the lease of the rows it still
+holds while it sends them (a batch for one group can take minutes at 20 messages a minute), and
+gives back the rows it did not send when it stops.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,8 +54,8 @@ async def cancel_pending(session: AsyncSession, *, key_prefix: str) -> int:
     return result.rowcount or 0
 
 
-def _claimable(now: datetime):
-    stale = now - CLAIM_LEASE
+def _claimable(now: datetime, lease: timedelta = CLAIM_LEASE):
+    stale = now - lease
     return (
         OutboxMessage.due_at <= now,
         or_(
@@ -65,19 +67,21 @@ def _claimable(now: datetime):
 
 
 async def claim_due(
-    database: Database, now: datetime, *, worker: str, limit: int = 100
+    database: Database, now: datetime, *, worker: str, limit: int = 100,
+    lease: timedelta = CLAIM_LEASE,
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due rows for `worker`, oldest first; nobody else gets them."""
     async with database.session() as session:
         if database.is_sqlite:
-            return await _claim_sqlite(session, now, worker, limit)
-        return await _claim_locking(session, now, worker, limit)
+            return await _claim_sqlite(session, now, worker, limit, lease)
+        return await _claim_locking(session, now, worker, limit, lease)
 
 
-async def _claim_locking(session: AsyncSession, now, worker, limit) -> list[OutboxMessage]:
+async def _claim_locking(session: AsyncSession, now, worker, limit, lease
+                         ) -> list[OutboxMessage]:
     rows = list((await session.exec(
         select(OutboxMessage)
-        .where(*_claimable(now))
+        .where(*_claimable(now, lease))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -89,10 +93,11 @@ async def _claim_locking(session: AsyncSession, now, worker, limit) -> list[Outb
     return rows
 
 
-async def _claim_sqlite(session: AsyncSession, now, worker, limit) -> list[OutboxMessage]:
+async def _claim_sqlite(session: AsyncSession, now, worker, limit, lease
+                       ) -> list[OutboxMessage]:
     candidates = (await session.exec(
         select(OutboxMessage.id)
-        .where(*_claimable(now))
+        .where(*_claimable(now, lease))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )).all()
@@ -100,7 +105,7 @@ async def _claim_sqlite(session: AsyncSession, now, worker, limit) -> list[Outbo
     for row_id in candidates:
         result = await session.exec(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, *_claimable(now))
+            .where(OutboxMessage.id == row_id, *_claimable(now, lease))
             .values(status=OutboxStatus.CLAIMED.value, claimed_by=worker, claimed_at=now,
                     attempts=OutboxMessage.attempts + 1)
         )
@@ -111,7 +116,9 @@ async def _claim_sqlite(session: AsyncSession, now, worker, limit) -> list[Outbo
 
 async def _finish(database: Database, row_id: int, status: OutboxStatus, *,
                   at: datetime | None = None, error: str | None = None) -> None:
-    values: dict = {"status": status.value, "claimed_by": None}
+    values: dict = {"status": status.value}
+    if status == OutboxStatus.PENDING:  # given back; a finished row keeps who handled it
+        values["claimed_by"] = None
     if at is not None:
         values["sent_at"] = at
     if error is not None:
@@ -137,9 +144,51 @@ async def mark_failed(database: Database, row: OutboxMessage, error: str) -> Non
                   error=error)
 
 
-async def pending_count(database: Database) -> int:
-    from sqlalchemy import func
+async def renew(database: Database, worker: str, ids: set[int] | list[int], now: datetime
+                ) -> int:
+    """Extend the lease of rows `worker` still holds; returns how many it still holds."""
+    if not ids:
+        return 0
+    async with database.session() as session:
+        result = await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status == OutboxStatus.CLAIMED.value)
+            .values(claimed_at=now))
+        return result.rowcount or 0
 
+
+async def release(database: Database, worker: str, ids: set[int] | list[int]) -> int:
+    """Give back claimed rows that were not sent, for any replica's next tick; the attempt
+    they cost is not counted."""
+    if not ids:
+        return 0
+    async with database.session() as session:
+        result = await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status == OutboxStatus.CLAIMED.value)
+            .values(status=OutboxStatus.PENDING.value, claimed_by=None, claimed_at=None,
+                    attempts=OutboxMessage.attempts - 1))
+        return result.rowcount or 0
+
+
+async def depth(database: Database, now: datetime) -> tuple[dict[str, int], int]:
+    """Rows waiting, being sent and failed for good (by status), and rows due now."""
+    waiting = (OutboxStatus.PENDING.value, OutboxStatus.CLAIMED.value, OutboxStatus.FAILED.value)
+    async with database.session() as session:
+        counts = {status: int(count) for status, count in (await session.exec(
+            select(OutboxMessage.status, func.count()).where(
+                col(OutboxMessage.status).in_(waiting)).group_by(OutboxMessage.status)
+        )).all()}
+        due = int((await session.exec(
+            select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.due_at <= now)
+        )).one())
+    return {status: counts.get(status, 0) for status in waiting}, due
+
+
+async def pending_count(database: Database) -> int:
     async with database.session() as session:
         result = await session.exec(
             select(func.count()).select_from(OutboxMessage)

@@ -20,6 +20,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import update
 
 from bot.formatting import split_message
+from bot.metrics import RETRY_AFTER
 from storage.database import Database
 from storage.models import Person
 
@@ -69,6 +70,7 @@ class Sender:
                 if attempt == MAX_RETRIES:
                     raise
                 self.retries += 1
+                RETRY_AFTER.inc()
                 # No chat id in the log: it could be a reporter's private chat.
                 log.warning("Telegram asks to wait %s s before the next message",
                             exc.retry_after)

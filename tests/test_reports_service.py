@@ -215,7 +215,7 @@ async def test_register_jobs_runs_reminders_retention_and_purges(database, tmp_p
     later = NOW + timedelta(days=9)
     ticker = Ticker(30, clock=lambda: later)
     register_jobs(ticker, database, tmp_path)
-    assert [name for name, _job in ticker.jobs] == ["reports", "reports-purge"]
+    assert [job[0] for job in ticker.jobs] == ["reports", "reports-purge"]
     await ticker.tick()
     async with database.session() as session:
         rows = (await session.exec(select(OutboxMessage))).all()

@@ -1,0 +1,96 @@
+"""The bot's HTTP side (aiohttp): Telegram's webhook, `/healthz` and `/metrics`.
+
+The webhook handles each update inside the request (Telegram gets its 200 once the update is
+handled), so a replica that stops or crashes mid-update leaves Telegram to deliver it again,
+and a graceful stop simply waits for the requests in progress. A request without the right
+`X-Telegram-Bot-Api-Secret-Token` header is refused with 401 before anything is read from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.metrics import exposition
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 3.0
+
+
+async def health(app: App) -> tuple[bool, dict[str, str]]:
+    """What `/healthz` reports: the database answers, the scheduler ticks, Redis answers."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(app.database.check(), CHECK_SECONDS)
+        checks["database"] = "ok"
+    except Exception:  # unreachable, or too slow to count as up
+        checks["database"] = "unreachable"
+    checks["scheduler"] = "ok" if app.ticker.healthy() else "stalled"
+    if app.redis is not None:
+        try:
+            await asyncio.wait_for(app.redis.ping(), CHECK_SECONDS)
+            checks["redis"] = "ok"
+        except Exception:
+            checks["redis"] = "unreachable"
+    if app.stopping:
+        checks["state"] = "stopping"
+    return all(v == "ok" for k, v in checks.items() if k != "state") and not app.stopping, checks
+
+
+def build_web_app(app: App, bot: Bot | None = None, *, webhook: tuple[str, str] | None = None
+                  ) -> web.Application:
+    """`/healthz` and `/metrics`, plus the webhook at `webhook=(path, secret)` when given."""
+    web_app = web.Application()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok, checks = await health(app)
+        return web.json_response({"status": "ok" if ok else "unhealthy", **checks},
+                                 status=200 if ok else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        body, content_type = exposition()
+        response = web.Response(body=body)
+        response.content_type = content_type.split(";")[0]
+        response.charset = "utf-8"
+        return response
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+    if webhook is not None:
+        if bot is None:
+            raise ValueError("the webhook needs the bot")
+        path, secret = webhook
+        SimpleRequestHandler(
+            app.dispatcher, bot, handle_in_background=False, secret_token=secret,
+        ).register(web_app, path=path)
+    return web_app
+
+
+class WebServer:
+    """Runs a web application; `stop` stops listening, then waits for requests in progress."""
+
+    def __init__(self, web_app: web.Application, host: str, port: int,
+                 shutdown_seconds: float) -> None:
+        self.runner = web.AppRunner(web_app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=shutdown_seconds)
+        self.host = host
+        self.port = port
+
+    async def start(self) -> int:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.host, self.port)
+        await site.start()
+        port = self.runner.addresses[0][1] if self.runner.addresses else self.port
+        log.info("listening on %s:%s", self.host, port)
+        return port
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
