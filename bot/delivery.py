@@ -59,6 +59,7 @@ class Delivery:
     def __init__(
         self, database: Database, sender: Sender, *, batch: int = 100, concurrency: int = 8,
         lease: timedelta = CLAIM_LEASE, clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.database = database
         self.sender = sender
@@ -66,6 +67,7 @@ class Delivery:
         self.concurrency = concurrency
         self.lease = lease
         self.clock = clock
+        self.sleep = sleep
         self.worker = worker_name()
         self.stopping = False
 
@@ -114,7 +116,7 @@ class Delivery:
     async def _keep_claims(self, held: set[int]) -> None:
         period = max(self.lease.total_seconds() / 3, 0.05)
         while held:
-            await asyncio.sleep(period)
+            await self.sleep(period)
             try:
                 await renew(self.database, self.worker, set(held), self.clock())
             except Exception:  # a failed renewal only risks a takeover by another replica

@@ -159,6 +159,9 @@ class LocalBotAPI(BaseSession):
     def _m_getMe(self, params, chat_id, files):
         return BOT_USER
 
+    def _m_getUpdates(self, params, chat_id, files):
+        return []  # updates are fed to the Dispatcher directly
+
     def _m_sendMessage(self, params, chat_id, files):
         text = params["text"]
         if len(text) > 4096:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 UPDATES = Counter("wgbot_updates_total", "Updates handled, by type", ["type"])
@@ -53,8 +54,12 @@ class UpdateTracker(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        kind = type(event).__name__
         if isinstance(event, Update):
+            try:
+                kind = event.event_type
+            except UpdateTypeLookupError:  # a kind of update newer than this aiogram
+                kind = "unknown"
             self.last_update_id = max(self.last_update_id or 0, event.update_id)
         self.in_flight += 1
         self._idle.clear()
