@@ -38,6 +38,8 @@ from bot.metrics import OUTBOX, OUTBOX_DUE, UpdateTracker
 from bot.middleware import ContextMiddleware
 from bot.practice_answers import CatalogueUnavailable, get_practice_index
 from bot.reminders import register_jobs as register_reminder_jobs
+from bot.report_crypto import ReportKeyError, get_cipher, key_configured
+from bot.reports import foreign_key_ids
 from bot.reports import register_jobs as register_report_jobs
 from bot.scheduler import Ticker
 from bot.sender import Sender
@@ -276,7 +278,9 @@ async def run_webhook(settings: Settings) -> None:
     try:
         if app.database.is_sqlite:  # a SQLite file is never shared between processes
             await app.take_instance_lock()
-        elif app.redis is None:
+        else:
+            await check_shared_report_key(app)
+        if not app.database.is_sqlite and app.redis is None:
             log.warning("WGBOT_REDIS_URL is not set: conversations in progress live in this "
                         "process only, so replicas would not share them")
         me = await connect(bot, settings)
@@ -302,6 +306,24 @@ async def run_webhook(settings: Settings) -> None:
             await server.stop()
         await bot.session.close()
         await app.close()
+
+
+async def check_shared_report_key(app: App) -> None:
+    """Replicas must all read and write reports with the one key the database was sealed with."""
+    if not key_configured(app.settings.data_dir):
+        raise ConfigError(
+            "replicas must share one report key: set WGBOT_REPORT_KEY (`wgbot report-key` "
+            "prints a new one) or WGBOT_REPORT_KEY_FILE to the same existing file everywhere")
+    try:
+        cipher = get_cipher(app.settings.data_dir)
+    except ReportKeyError as exc:
+        raise ConfigError(str(exc)) from None
+    async with app.database.session() as session:
+        others = await foreign_key_ids(session, cipher)
+    if others:
+        raise ConfigError(
+            f"the report key (id {cipher.key_id_hex}) is not the one the reports in this "
+            f"database were sealed with (id {', '.join(sorted(others))}): configure that key")
 
 
 async def wait_for_signal() -> None:

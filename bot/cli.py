@@ -43,6 +43,13 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _report_key(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.report_crypto import new_key
+
+    print(new_key())
+    return 0
+
+
 def _auto(args: argparse.Namespace, settings: Settings) -> int:
     """No subcommand: run against Telegram when a token is configured, else the local console."""
     return _run(args, settings) if settings.telegram_bot_token else _console(args, settings)
@@ -66,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot locally, without Telegram").set_defaults(
         func=_console)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    sub.add_parser(
+        "report-key", help="print a new report encryption key (for WGBOT_REPORT_KEY)"
+    ).set_defaults(func=_report_key)
     register_practice_commands(sub)
     return parser
 

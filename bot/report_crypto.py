@@ -197,6 +197,20 @@ _cache: dict[tuple[str | None, str], ReportCipher] = {}
 _default_dir: list[Path] = []
 
 
+def key_configured(data_dir: Path) -> bool:
+    """Whether a key is given (WGBOT_REPORT_KEY, or an existing key file) rather than about to be
+    created: replicas must share one key, so they must not each create their own."""
+    settings = ReportKeySettings()
+    if settings.report_key:
+        return True
+    return (settings.report_key_file or Path(data_dir) / KEY_FILE_NAME).exists()
+
+
+def new_key() -> str:
+    """A fresh key in the form WGBOT_REPORT_KEY expects."""
+    return encode_key(secrets.token_bytes(KEY_BYTES))
+
+
 def get_cipher(data_dir: Path | None = None) -> ReportCipher:
     """The cipher for the configured key (cached); raises ReportKeyError when unusable.
 

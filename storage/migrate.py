@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from storage.database import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x77676274_6D696772  # "wgbtmigr": an advisory lock key of its own
 
 
 def alembic_config() -> Config:
@@ -26,6 +28,9 @@ async def upgrade(database: Database, revision: str = "heads") -> None:
         command.upgrade(config, revision)
 
     async with database.engine.begin() as conn:
+        if not database.is_sqlite:  # replicas starting together migrate one after the other
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
         await conn.run_sync(_run)
 
 

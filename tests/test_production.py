@@ -59,6 +59,37 @@ def test_bad_production_settings_are_explained_in_one_line(monkeypatch, name, va
         load_settings(_env_file=None)
 
 
+async def test_replicas_must_share_an_existing_report_key(app, monkeypatch, fresh_report_keys):
+    from bot.app import check_shared_report_key
+    from bot.report_crypto import clear_cache, get_cipher, new_key
+    from storage.report_tables import ReportCase
+
+    with pytest.raises(ConfigError, match="replicas must share one report key"):
+        await check_shared_report_key(app)
+    assert not (app.settings.data_dir / "report.key").exists(), "no key created on the way"
+    monkeypatch.setenv("WGBOT_REPORT_KEY", new_key())
+    await check_shared_report_key(app)
+    old = get_cipher(app.settings.data_dir)
+    async with app.database.session() as session:
+        session.add(ReportCase(group_id=None, key_id=old.key_id_hex, category="other",
+                               language="en", status="new", submitted_on=NOW.date(),
+                               ack_due_on=NOW.date(), receipt_hash="h", content=b"x"))
+    monkeypatch.setenv("WGBOT_REPORT_KEY", new_key())
+    clear_cache()
+    with pytest.raises(ConfigError, match=f"sealed with \\(id {old.key_id_hex}\\)"):
+        await check_shared_report_key(app)
+
+
+def test_report_key_command_prints_a_usable_key(capsys, monkeypatch):
+    from bot.cli import main
+    from bot.report_crypto import ReportKeySettings, load_master_key
+
+    assert main(["report-key"]) == 0
+    key = capsys.readouterr().out.strip()
+    monkeypatch.setenv("WGBOT_REPORT_KEY", key)
+    assert len(load_master_key(ReportKeySettings(_env_file=None))) == 32
+
+
 # -- the HTTP side ------------------------------------------------------------------------------
 @pytest.fixture
 async def app(database: Database, tmp_path) -> App:

@@ -23,6 +23,7 @@ from sqlmodel import select
 
 from bench.reminders import populate
 from bot.local_api import LOCAL_TOKEN, LocalBotAPIServer
+from bot.report_crypto import new_key
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import PG_URL, _fresh_postgres
@@ -37,6 +38,7 @@ WGBOT = str(Path(sys.executable).with_name("wgbot"))
 REMINDERS = 1000
 GROUPS = 20
 SECRET = "replica-test-secret-0123456789"
+REPORT_KEY = new_key()
 
 
 def free_port() -> int:
@@ -62,6 +64,7 @@ class Replica:
             "WGBOT_WEBHOOK_URL": "https://bot.example.org",
             "WGBOT_WEBHOOK_SECRET": SECRET,
             "WGBOT_LOG_LEVEL": "WARNING",
+            "WGBOT_REPORT_KEY": REPORT_KEY,  # replicas share one key
         }
         self.args = [WGBOT, "run"] + (["--webhook"] if webhook else [])
         self.log = data_dir / f"{name}.log"
