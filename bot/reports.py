@@ -273,6 +273,13 @@ async def case_by_receipt(
     raise ReportError("key_changed" if other_key else "wrong_code")
 
 
+async def foreign_key_ids(session: AsyncSession, cipher: ReportCipher) -> list[str]:
+    """Key ids of the reports sealed with another key than `cipher`'s (none if it matches)."""
+    return list((await session.exec(
+        select(ReportCase.key_id).where(ReportCase.key_id != cipher.key_id_hex).distinct()
+    )).all())
+
+
 async def history(
     session: AsyncSession, case: ReportCase
 ) -> list[tuple[ReportEvent, Person | None]]:
