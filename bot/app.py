@@ -34,7 +34,7 @@ from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
 from bot.delivery import Delivery
 from bot.errors import on_error
 from bot.i18n import CatalogI18n, get_i18n
-from bot.metrics import OUTBOX, OUTBOX_DUE, UpdateTracker
+from bot.metrics import OUTBOX, OUTBOX_DUE, ApiCallCounter, UpdateTracker
 from bot.middleware import ContextMiddleware
 from bot.practice_answers import CatalogueUnavailable, get_practice_index
 from bot.reminders import register_jobs as register_reminder_jobs
@@ -186,7 +186,9 @@ async def outbox_metrics(database: Database, now: datetime) -> None:
 
 def make_bot(token: str, api_url: str | None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(ApiCallCounter())
+    return bot
 
 
 async def set_command_menus(bot: Bot) -> bool:

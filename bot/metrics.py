@@ -12,7 +12,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import TelegramMethod
 from aiogram.types import TelegramObject, Update
 from aiogram.types.update import UpdateTypeLookupError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -30,6 +33,9 @@ SENT = Counter("wgbot_messages_sent_total", "Messages sent from the outbox, by k
 RETRY_AFTER = Counter("wgbot_telegram_retry_after_total", "429 answers (flood waits) received")
 SEND_FAILURES = Counter("wgbot_send_failures_total", "Outbox sends that failed, by reason",
                         ["reason"])
+API_CALLS = Counter("wgbot_bot_api_calls_total",
+                    "Bot API calls (handlers' replies included), by method and outcome",
+                    ["method", "outcome"])
 LAST_TICK = Gauge("wgbot_scheduler_last_tick_seconds", "Unix time of the last scheduler tick")
 
 
@@ -82,3 +88,20 @@ class UpdateTracker(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+class ApiCallCounter(BaseRequestMiddleware):
+    """Counts every Bot API call by method and outcome ("ok", "429" or the error's type)."""
+
+    async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
+        name = method.__api_method__
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            API_CALLS.labels(name, "429").inc()
+            raise
+        except Exception as exc:
+            API_CALLS.labels(name, type(exc).__name__).inc()
+            raise
+        API_CALLS.labels(name, "ok").inc()
+        return response

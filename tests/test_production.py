@@ -187,6 +187,30 @@ async def test_metrics_count_updates_by_type_and_outbox_depth(app, client, amani
     assert "wgbot_telegram_retry_after_total" in body
 
 
+async def test_bot_api_calls_are_counted_by_method_and_outcome():
+    from prometheus_client import REGISTRY
+
+    from bot.app import make_bot
+    from bot.local_api import LOCAL_TOKEN, LocalBotAPIServer
+
+    def count(outcome):
+        return REGISTRY.get_sample_value(
+            "wgbot_bot_api_calls_total", {"method": "sendMessage", "outcome": outcome}) or 0
+
+    server = LocalBotAPIServer(open_chats=False)
+    bot = make_bot(LOCAL_TOKEN, await server.start())
+    server.api.chats[1001] = {"id": 1001, "type": "private", "first_name": "A"}
+    ok, bad = count("ok"), count("TelegramBadRequest")
+    try:
+        await bot.send_message(1001, "hello")
+        with pytest.raises(Exception, match="chat not found"):
+            await bot.send_message(424242, "nobody")
+    finally:
+        await bot.session.close()
+        await server.stop()
+    assert count("ok") == ok + 1 and count("TelegramBadRequest") == bad + 1
+
+
 # -- locks between processes --------------------------------------------------------------------
 async def test_instance_lock_is_exclusive_until_released(database):
     first, second = InstanceLock(database, "instance"), InstanceLock(database, "instance")
