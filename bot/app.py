@@ -117,7 +117,7 @@ def build_dispatcher(
         storage=storage or MemoryStorage(), events_isolation=events_isolation,
         settings=settings, database=database, ticker=ticker,
     )
-    tracker = UpdateTracker()
+    tracker = UpdateTracker(settings.update_concurrency(database.is_sqlite))
     dispatcher["update_tracker"] = tracker
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ContextMiddleware(database, i18n))

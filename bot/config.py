@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     fsm_ttl_seconds: int = Field(default=86400, validation_alias="WGBOT_FSM_TTL_SECONDS", ge=60)
     claim_lease_seconds: float = Field(
         default=60.0, validation_alias="WGBOT_CLAIM_LEASE_SECONDS", gt=0)
+    max_updates_in_progress: int | None = Field(
+        default=None, validation_alias="WGBOT_MAX_UPDATES_IN_PROGRESS", ge=1)
     shutdown_seconds: float = Field(default=20.0, validation_alias="WGBOT_SHUTDOWN_SECONDS", ge=0)
 
     @property
@@ -129,6 +131,13 @@ class Settings(BaseSettings):
                 "WGBOT_WEBHOOK_SECRET is not set: choose 16+ random characters "
                 "(A-Z, a-z, 0-9, _ and -); Telegram sends it with every update")
         return self.webhook_url + self.webhook_path, self.webhook_secret
+
+    def update_concurrency(self, sqlite: bool) -> int:
+        """Updates handled at once: SQLite has one writer at a time; PostgreSQL's pool has 20
+        connections, a few of which the scheduler and the outbox use."""
+        if self.max_updates_in_progress:
+            return self.max_updates_in_progress
+        return 4 if sqlite else 16
 
     @property
     def effective_database_url(self) -> str:

@@ -46,9 +46,15 @@ def exposition() -> tuple[bytes, str]:
 
 class UpdateTracker(BaseMiddleware):
     """Outer middleware on updates: counts and times them, and knows how many are in progress
-    (graceful shutdown waits for that number to reach zero) and the highest update id seen."""
+    (graceful shutdown waits for that number to reach zero) and the highest update id seen.
 
-    def __init__(self) -> None:
+    It also bounds how many updates are handled at once (`limit`): past the database's
+    connections, more concurrency only makes updates wait for a connection until they time out
+    (or, on SQLite, for the write lock); queued here, they wait their turn instead."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit) if limit else None
         self.in_flight = 0
         self.last_update_id: int | None = None
         self._idle = asyncio.Event()
@@ -72,7 +78,10 @@ class UpdateTracker(BaseMiddleware):
         IN_FLIGHT.inc()
         started = time.perf_counter()
         try:
-            return await handler(event, data)
+            if self._slots is None:
+                return await handler(event, data)
+            async with self._slots:
+                return await handler(event, data)
         finally:
             HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
             UPDATES.labels(kind).inc()

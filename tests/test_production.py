@@ -468,3 +468,30 @@ async def test_unreachable_redis_is_a_config_error(database, tmp_path):
                         WGBOT_REDIS_URL="redis://127.0.0.1:1/0")
     with pytest.raises(ConfigError, match="cannot reach Redis"):
         await build_app(settings)
+
+
+async def test_update_tracker_bounds_the_updates_handled_at_once():
+    from aiogram.types import Update
+
+    tracker = UpdateTracker(limit=2)
+    gate = asyncio.Event()
+    running = []
+
+    async def handler(event, data):
+        running.append(event.update_id)
+        await gate.wait()
+
+    tasks = [asyncio.create_task(tracker(handler, Update(update_id=i), {})) for i in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert running == [0, 1] and tracker.in_flight == 3  # the third waits its turn
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert running == [0, 1, 2]
+
+
+def test_update_concurrency_follows_the_database_unless_configured():
+    assert Settings(_env_file=None).update_concurrency(sqlite=True) == 4
+    assert Settings(_env_file=None).update_concurrency(sqlite=False) == 16
+    configured = Settings(_env_file=None, WGBOT_MAX_UPDATES_IN_PROGRESS=7)
+    assert configured.update_concurrency(sqlite=True) == 7
