@@ -20,7 +20,11 @@ def format_when(instant: datetime, locale: str, zone: str, fmt: str = "medium") 
 
 
 def format_zone(zone: str, locale: str) -> str:
-    return f"{zone} ({get_timezone_name(ZoneInfo(zone), locale=locale)})"
+    try:
+        name = get_timezone_name(ZoneInfo(zone), locale=locale)
+    except LookupError:  # Babel's data lacks some names in some languages (UTC in Lingala)
+        return zone
+    return f"{zone} ({name})"
 
 
 def format_number(value: float | int, locale: str) -> str:

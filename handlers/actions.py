@@ -19,7 +19,7 @@ from bot.i18n import N_, translate
 from bot.people import find_by_username
 from bot.scheduler import Ticker
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, require_registered, require_secretariat
+from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import ActionItem
 from storage.models import OutboxMessage, Person, WorkingGroup
 
@@ -28,7 +28,7 @@ router = RouterTemplate("actions")
 
 class ActionCb(CallbackData, prefix="ac"):
     a: str  # done, p7, p14
-    i: int  # action item id
+    i: RowId  # action item id
 
 
 def error_text(code: str, locale: str, **params: object) -> str:

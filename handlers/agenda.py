@@ -20,7 +20,7 @@ from bot.groups import groups_of
 from bot.i18n import N_, translate
 from bot.scheduler import Ticker
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, require_registered, require_secretariat
+from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import AgendaItem
 from storage.calendar_tables import Meeting
 from storage.models import OutboxMessage, Person, WorkingGroup
@@ -30,7 +30,7 @@ router = RouterTemplate("agenda")
 
 class AgendaCb(CallbackData, prefix="ag"):
     a: str  # action: named, anon, or a review action of bot.agenda.ACTIONS
-    i: int  # item id
+    i: RowId  # item id
 
 
 def error_text(code: str, locale: str, **params: object) -> str:
@@ -141,7 +141,7 @@ async def review_text(session: AsyncSession, item: AgendaItem, locale: str) -> s
 def _split_target(args: str) -> tuple[int | None, str]:
     """`#N TEXT` chooses meeting N; anything else is the text for the next meeting."""
     head, _, rest = args.strip().partition(" ")
-    if head.startswith("#") and head[1:].isdigit() and len(head) <= 10:
+    if head.startswith("#") and head[1:].isdecimal() and len(head) <= 10:
         return int(head[1:]), rest
     return None, args
 
@@ -266,7 +266,7 @@ async def decline(
     locale: str, ticker: Ticker,
 ) -> None:
     number, _, reason = (command.args or "").strip().lstrip("#").partition(" ")
-    if not number.isdigit() or len(number) > 9:
+    if not number.isdecimal() or len(number) > 9:
         await message.answer(translate("Usage: /decline N REASON", locale))
         return
     try:
@@ -284,7 +284,7 @@ async def merge(
     locale: str, ticker: Ticker,
 ) -> None:
     numbers = [n.lstrip("#") for n in (command.args or "").split()]
-    if len(numbers) != 2 or not all(n.isdigit() and len(n) <= 9 for n in numbers):
+    if len(numbers) != 2 or not all(n.isdecimal() and len(n) <= 9 for n in numbers):
         await message.answer(translate("Usage: /merge N M, to fold item N into item M", locale))
         return
     try:
@@ -308,7 +308,7 @@ async def show_agenda(
     if not await require_registered(message, group):
         return
     arg = (command.args or "").strip().lstrip("#")
-    if arg and (not arg.isdigit() or len(arg) > 9):
+    if arg and (not arg.isdecimal() or len(arg) > 9):
         await message.answer(translate("Usage: /agenda or /agenda N", locale))
         return
     try:
@@ -333,7 +333,7 @@ async def discussed(
                                      error_text("not_secretariat", locale)):
         return
     numbers = [n.lstrip("#") for n in (command.args or "").split()]
-    if not numbers or not all(n.isdigit() and len(n) <= 9 for n in numbers):
+    if not numbers or not all(n.isdecimal() and len(n) <= 9 for n in numbers):
         await message.answer(translate("Usage: /discussed N [N...], with the numbers of the "
                                        "items", locale))
         return
@@ -356,7 +356,7 @@ async def agenda_deadline(
                                      error_text("not_secretariat", locale)):
         return
     arg = (command.args or "").strip().lower().removesuffix("h")
-    if not arg.isdigit() or len(arg) > 5:
+    if not arg.isdecimal() or len(arg) > 5:
         await message.answer(translate("Usage: /agendadeadline HOURS, for example "
                                        "/agendadeadline 48", locale))
         return

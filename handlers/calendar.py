@@ -27,7 +27,13 @@ from bot.formatting import escape, fill, format_number, format_when
 from bot.groups import is_secretariat
 from bot.i18n import _, translate
 from bot.scheduler import Ticker
-from handlers.common import RouterTemplate, pillar_label, require_registered
+from handlers.common import (
+    EpochSecond,
+    RouterTemplate,
+    RowId,
+    pillar_label,
+    require_registered,
+)
 from storage.models import Membership, OutboxMessage, Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
@@ -37,8 +43,8 @@ PAGE = 5
 
 class MeetingCb(CallbackData, prefix="mt"):
     a: str  # action
-    m: int  # meeting id
-    o: int = 0  # occurrence key (epoch of its original start)
+    m: RowId  # meeting id
+    o: EpochSecond = 0  # occurrence key (epoch of its original start)
     v: str = ""
 
 
@@ -260,7 +266,7 @@ async def show_meeting(
     if not await require_registered(message, group):
         return
     arg = (command.args or "").strip().lstrip("#")
-    if not arg.isdigit() or len(arg) > 9:
+    if not arg.isdecimal() or len(arg) > 9:
         await message.answer(_("Usage: /meeting N, where N is the number shown in /calendar."))
         return
     now = now_of(ticker)
@@ -350,8 +356,8 @@ async def calendar_settings(
             if rest == ["off"] or not rest:
                 settings = await cal.set_quorum(session, group, None, [])
             else:
-                number = next((w for w in rest if w.isdigit()), None)
-                pillars = [w.lower() for w in rest if not w.isdigit()]
+                number = next((w for w in rest if w.isdecimal()), None)
+                pillars = [w.lower() for w in rest if not w.isdecimal()]
                 settings = await cal.set_quorum(session, group, int(number) if number else None,
                                                 pillars)
         else:

@@ -59,7 +59,7 @@ from bot.reports import (
     update_settings,
     visible_cases,
 )
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, RowId, require_registered
 from handlers.reports import _day, category_label, load_cipher, status_label, unavailable_text
 from storage.models import Membership, OutboxMessage, Person, WorkingGroup
 from storage.report_tables import ReportCase, ReportEvent
@@ -72,7 +72,7 @@ LIST_MAX = 30
 
 class CaseCb(CallbackData, prefix="cs"):
     action: str  # open, ack, status, set, note, reply, stats
-    case: int
+    case: RowId
     value: str = ""
 
 
@@ -171,7 +171,7 @@ async def case_command(message: Message, command: CommandObject, session: AsyncS
     if not await _private_only(message):
         return
     args = (command.args or "").strip().lstrip("#")
-    if not args.isdigit() or len(args) > 9:
+    if not args.isdecimal() or len(args) > 9:
         await message.answer(_("Send /case followed by the case number, for example /case 12."))
         return
     await _open_case(message.chat.id, int(args), session, person, settings, locale, bot,
@@ -497,7 +497,7 @@ async def settings_command(message: Message, command: CommandObject, session: As
         if field == "emergency":
             await update_settings(session, group, emergency=value)
         elif field in ("retention", "ack"):
-            days = int(value) if value.strip().isdigit() else -1
+            days = int(value) if value.strip().isdecimal() else -1
             key = "retention_days" if field == "retention" else "ack_days"
             await update_settings(session, group, **{key: days})
         elif field:

@@ -22,7 +22,7 @@ from bot.i18n import N_, translate
 from bot.people import find_by_username
 from bot.scheduler import Ticker
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, pillar_label, require_registered
+from handlers.common import RouterTemplate, RowId, pillar_label, require_registered
 from storage.agenda_tables import CochairTurn
 from storage.calendar_tables import Meeting
 from storage.models import OutboxMessage, Person, WorkingGroup
@@ -32,7 +32,7 @@ router = RouterTemplate("cochairs")
 
 class CochairCb(CallbackData, prefix="cc"):
     a: str  # y (accept) or n (decline)
-    t: int  # turn id
+    t: RowId  # turn id
 
 
 def error_text(code: str, locale: str, **params: object) -> str:
@@ -124,7 +124,7 @@ async def cochairs_command(
 
 def _number(value: str) -> str:
     number = value.lstrip("#")
-    if not number.isdigit() or len(number) > 9:
+    if not number.isdecimal() or len(number) > 9:
         raise cochairs.CochairError("usage")
     return number
 
@@ -174,7 +174,7 @@ async def _subcommand(
 async def _policy(message: Message, session: AsyncSession, group: WorkingGroup, locale: str,
                   action: str, values: list[str]) -> None:
     if action == "days":
-        if len(values) != 1 or not values[0].isdigit() or len(values[0]) > 3:
+        if len(values) != 1 or not values[0].isdecimal() or len(values[0]) > 3:
             raise cochairs.CochairError("days_range")
         await cochairs.set_policy(session, group, days=int(values[0]))
     else:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
+from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.formatting import escape, fill
@@ -20,6 +21,12 @@ from storage.models import Person, Pillar, WorkingGroup
 log = logging.getLogger(__name__)
 
 ADMIN_STATUSES = {"creator", "administrator"}
+
+# Numbers in callback data come back from Telegram as typed by whoever forged them: a row id or
+# an occurrence out of these ranges is refused by the button's filter (the stale-button answer)
+# instead of overflowing the database's integer columns or the calendar.
+RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+EpochSecond = Annotated[int, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
 GROUP_ANONYMOUS_BOT_ID = 1087968824  # the sender Telegram shows for anonymous group admins
 
 
@@ -51,6 +58,18 @@ async def is_chat_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
         log.warning("getChatMember failed for chat %s: %s", chat_id, exc)
         return False
     return member.status in ADMIN_STATUSES
+
+
+async def edit_in_place(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit a message's text and buttons; a second press that would change nothing (Telegram
+    answers "message is not modified") is not an error."""
+    try:
+        await message.edit_text(text, reply_markup=reply_markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in str(exc):
+            raise
 
 
 async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKeyboardMarkup:

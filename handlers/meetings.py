@@ -34,7 +34,7 @@ from handlers.calendar import (
     reader_zone,
     scope_keyboard,
 )
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, edit_in_place, require_registered
 from storage.calendar_tables import Meeting
 from storage.models import Person, WorkingGroup
 
@@ -84,7 +84,7 @@ async def _refresh(
     person: Person, locale: str, now: datetime,
 ) -> None:
     text = await card_text(session, group, occ, locale, reader_zone(person, group), now)
-    await query.message.edit_text(text, reply_markup=card_keyboard(occ, now))
+    await edit_in_place(query.message, text, card_keyboard(occ, now))
 
 
 @router.callback_query(MeetingCb.filter())
@@ -317,7 +317,7 @@ async def _mark(
     query: CallbackQuery, session: AsyncSession, group: WorkingGroup, occ: cal.Occurrence,
     value: str, now: datetime,
 ) -> None:
-    member = await session.get(Person, int(value)) if value.isdigit() else None
+    member = await session.get(Person, int(value)) if value.isdecimal() else None
     if member is None:
         await query.answer(error_text("not_member"), show_alert=True)
         return

@@ -290,7 +290,7 @@ def _listing(catalogue: Catalogue, level: str, ref: str, locale: str) -> Listing
     if level == "top":
         return browse_top(catalogue, locale)
     if level == "chapter":
-        return browse_chapter(catalogue, int(ref), locale) if ref.isdigit() else None
+        return browse_chapter(catalogue, int(ref), locale) if ref.isdecimal() else None
     if level == "section":
         return browse_section(catalogue, ref, locale)
     if level == "factsheets":

@@ -368,7 +368,7 @@ async def group_chosen(query: CallbackQuery, callback_data: ReportCb, state: FSM
     candidates = (await state.get_data()).get("candidates") or []
     value = callback_data.value
     if not isinstance(query.message, Message) or (
-            value != "any" and (not value.isdigit() or int(value) not in candidates)):
+            value != "any" and (not value.isdecimal() or int(value) not in candidates)):
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
     await query.answer()

@@ -224,7 +224,7 @@ async def guided_button(
     elif step == "end" and value in ENDS:
         await state.update_data(end=value)
         await _ask_duration(query.message, state)
-    elif step == "duration" and value.isdigit() and int(value) in DURATIONS:
+    elif step == "duration" and value.isdecimal() and int(value) in DURATIONS:
         await state.update_data(duration=int(value))
         await state.set_state(Guided.title)
         await query.message.answer(_("What is the title? For example: Monthly meeting"))

@@ -27,6 +27,7 @@ from bot.people import touch_person
 from handlers.common import (
     GROUP_ANONYMOUS_BOT_ID,
     RouterTemplate,
+    edit_in_place,
     group_error_text,
     is_chat_admin,
     level_label,
@@ -170,6 +171,8 @@ async def settings_pressed(
                              "group's settings."), show_alert=True)
         return
     field, value = callback_data.field, callback_data.value
+    if field == "back":  # back to the card: a value here can only be forged
+        value = ""
     if field not in {"level", "language", "back"}:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
@@ -183,8 +186,7 @@ async def settings_pressed(
         except GroupError:  # only a forged or outdated payload carries an unknown value
             await query.answer(_("This button is not valid any more."), show_alert=True)
             return
-    await query.message.edit_text(
-        await settings_card(session, group, locale), reply_markup=settings_keyboard()
-    )
+    await edit_in_place(query.message, await settings_card(session, group, locale),
+                        settings_keyboard())
     await query.answer(_("Saved.") if value else None)
 
