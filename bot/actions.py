@@ -9,18 +9,18 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from dateparser.date import DateDataParser
-from sqlmodel import select
+from sqlalchemy import String, cast, exists, literal
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import calendar as cal
-from bot.groups import members
 from bot.outbox import cancel_pending, enqueue
 from bot.recurrence import localize, to_local
 from bot.refusals import Refusal
+from bot.reminders import enqueue_many
 from storage.agenda_tables import ActionItem, Decision
 from storage.database import Database
-from storage.models import Person, Role, WorkingGroup
+from storage.models import Membership, OutboxMessage, Person, Role, WorkingGroup
 
 TEXT_MAX = 400
 REMIND_AT = time(9, 0)  # local time of the owner reminders and the digest
@@ -56,6 +56,8 @@ def _read_date(text: str, locale: str, today: date) -> date | None:
             return date(*(int(p) for p in text.split("-")))
         except ValueError:
             return None
+    from dateparser.date import DateDataParser  # slow to import: only when a date is read
+
     parser = DateDataParser(languages=[locale] if locale == "en" else [locale, "en"],
                             settings={"PREFER_DATES_FROM": "future",
                                       "RELATIVE_BASE": datetime.combine(today, time(12, 0))})
@@ -200,20 +202,35 @@ async def summary(session: AsyncSession, group: WorkingGroup, now: datetime) -> 
 
 
 async def queue_digests(database: Database, now: datetime) -> int:
-    """On Mondays from 09:00 group time, one digest per secretariat member and week."""
+    """On Mondays from 09:00 group time, one digest per secretariat member and week.
+
+    Only the time zones where it is Monday after 09:00 are considered, and the database
+    returns only the secretariat members of their groups whose digest of the week is not
+    queued yet: on other days the job reads the list of zones in use and nothing else.
+    """
     added = 0
     async with database.session() as session:
-        for group in (await session.exec(select(WorkingGroup))).all():
-            local = to_local(now, group.timezone)
-            if local.weekday() != DIGEST_WEEKDAY or local.time() < REMIND_AT:
-                continue
-            week = local.date().isoformat()
-            for person, membership in await members(session, group):
-                if membership.role == Role.SECRETARIAT.value:
-                    added += await enqueue(
-                        session, key=f"action:digest:{group.id}:{week}:{person.id}",
-                        kind="action_digest", chat_id=person.telegram_id, due_at=now,
-                        payload={"group": group.id, "person": person.id})
+        weeks: dict[str, list[str]] = {}
+        for zone in (await session.exec(select(WorkingGroup.timezone).distinct())).all():
+            local = to_local(now, zone)
+            if local.weekday() == DIGEST_WEEKDAY and local.time() >= REMIND_AT:
+                weeks.setdefault(local.date().isoformat(), []).append(zone)
+        for week, zones in sorted(weeks.items()):
+            key = (literal("action:digest:") + cast(WorkingGroup.id, String) + literal(":")
+                   + literal(week) + literal(":") + cast(Person.id, String))
+            rows = (await session.exec(
+                select(WorkingGroup.id, Person.id, Person.telegram_id)
+                .join(Membership, Membership.group_id == WorkingGroup.id)
+                .join(Person, Person.id == Membership.person_id)
+                .where(col(WorkingGroup.timezone).in_(zones),
+                       Membership.role == Role.SECRETARIAT.value,
+                       ~exists().where(OutboxMessage.key == key))
+                .order_by(WorkingGroup.id, Person.full_name, Person.id))).all()
+            added += await enqueue_many(session, [
+                {"key": f"action:digest:{group_id}:{week}:{person_id}", "kind": "action_digest",
+                 "chat_id": telegram_id, "due_at": now,
+                 "payload": {"group": group_id, "person": person_id}}
+                for group_id, person_id, telegram_id in rows])
     return added
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import false
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +17,7 @@ from bot.groups import get_membership, is_secretariat, members
 from bot.outbox import enqueue
 from bot.refusals import Refusal
 from storage.agenda_tables import AgendaItem, AgendaSettings
-from storage.calendar_tables import Meeting
+from storage.calendar_tables import Meeting, MeetingOccurrence
 from storage.database import Database
 from storage.models import Person, WorkingGroup
 
@@ -261,26 +262,53 @@ def publication_key(occ: cal.Occurrence) -> str:
 
 
 async def schedule_publications(database: Database, now: datetime) -> int:
-    """Queue the reminder 24 h before each deadline and the publication at the deadline."""
+    """Queue the reminder 24 h before each deadline and the publication at the deadline.
+
+    Only what is due is read: per deadline setting in use (48 hours unless a group chose
+    otherwise), the occurrence index gives the occurrences not yet published that start within
+    the deadline, and those not yet reminded that start within the day before it (two indexed
+    range queries on (flag, start) that return the due rows and nothing else in steady state).
+    The outbox keys stay the guarantee that nothing is queued twice.
+    """
     added = 0
     async with database.session() as session:
-        groups = (await session.exec(select(WorkingGroup))).all()
-        for group in groups:
-            hours = await deadline_hours(session, group)
-            for meeting in await cal.group_meetings(session, group):
-                for occ in await cal.occurrences_between(session, meeting, now, now + LOOKAHEAD):
-                    deadline = occ.start - timedelta(hours=hours)
-                    payload = {"meeting": meeting.id, "occurrence": occ.key}
-                    remind_at = deadline - REMINDER_BEFORE_DEADLINE
-                    if remind_at <= now < deadline:
-                        added += await enqueue(
-                            session, key=f"agenda:remind:{meeting.id}:{occ.key}",
-                            kind="agenda_deadline", chat_id=group.chat_id, due_at=now,
-                            payload=payload)
-                    if deadline <= now < occ.start:
-                        added += await enqueue(
-                            session, key=publication_key(occ), kind="agenda_publish",
-                            chat_id=group.chat_id, due_at=now, payload=payload)
+        await cal.refresh_index(session, now)
+        custom = dict((await session.exec(
+            select(AgendaSettings.group_id, AgendaSettings.deadline_hours))).all())
+        due: list[tuple[MeetingOccurrence, str]] = []
+        for hours in sorted(set(custom.values()) | {DEFAULT_DEADLINE_HOURS}):
+            deadline = now + timedelta(hours=hours)
+            for flag, low, high, what in (
+                    (MeetingOccurrence.agenda_published, now, deadline, "publish"),
+                    (MeetingOccurrence.agenda_reminded, deadline,
+                     deadline + REMINDER_BEFORE_DEADLINE, "remind")):
+                rows = (await session.exec(select(MeetingOccurrence).where(
+                    flag == false(), MeetingOccurrence.start_at > low,
+                    MeetingOccurrence.start_at <= high))).all()
+                due += [(row, what) for row in rows
+                        if custom.get(row.group_id, DEFAULT_DEADLINE_HOURS) == hours]
+        if not due:
+            return 0
+        chats = dict((await session.exec(select(WorkingGroup.id, WorkingGroup.chat_id).where(
+            col(WorkingGroup.id).in_(sorted({row.group_id for row, _ in due}))))).all())
+        for row, what in sorted(due, key=lambda item: (item[0].start_at, item[0].meeting_id)):
+            payload = {"meeting": row.meeting_id, "occurrence": row.occurrence}
+            if row.group_id not in chats:
+                continue
+            if what == "remind":
+                added += await enqueue(
+                    session, key=f"agenda:remind:{row.meeting_id}:{row.occurrence}",
+                    kind="agenda_deadline", chat_id=chats[row.group_id], due_at=now,
+                    payload=payload)
+                row.agenda_reminded = True
+            else:
+                added += await enqueue(
+                    session, key=f"agenda:pub:{row.meeting_id}:{row.occurrence}",
+                    kind="agenda_publish", chat_id=chats[row.group_id], due_at=now,
+                    payload=payload)
+                row.agenda_published = True
+            session.add(row)
+        await session.flush()
     return added
 
 

@@ -7,7 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import recurrence
@@ -17,8 +19,10 @@ from bot.refusals import Refusal
 from storage.calendar_tables import (
     Attendance,
     CalendarSettings,
+    JobMark,
     Meeting,
     MeetingException,
+    MeetingOccurrence,
     ReminderMute,
     Rsvp,
 )
@@ -31,6 +35,14 @@ TITLE_MAX = 200
 PLACE_MAX = 300
 DEFAULT_DURATION = 120
 DEFAULT_OFFSETS = [7 * 24 * 60, 24 * 60, 60]
+# The occurrence index covers at least this far ahead: the reminders' 60-day horizon plus
+# offsets of up to 60 days, and a day of margin. Series are extended by INDEX_STEP at a time.
+INDEX_AHEAD = timedelta(days=121)
+INDEX_STEP = timedelta(days=14)
+INDEX_BEHIND = timedelta(days=1)
+INDEX_KEEP = timedelta(days=2)
+INDEX_BATCH = 500
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)  # a single meeting is indexed once and for all
 
 
 class CalendarError(Refusal):
@@ -194,7 +206,14 @@ async def occurrences_between(
     """Occurrences whose actual start is in [start, end), moved ones included, in order."""
     if meeting.cancelled_at is not None:
         return []
-    exceptions = await _exceptions(session, meeting)
+    return _expand(meeting, await _exceptions(session, meeting), start, end,
+                   include_cancelled=include_cancelled)
+
+
+def _expand(
+    meeting: Meeting, exceptions: dict[int, MeetingException], start: datetime, end: datetime,
+    *, include_cancelled: bool = False,
+) -> list[Occurrence]:
     found: dict[int, Occurrence] = {}
     for original in recurrence.occurrences(meeting.rrule, meeting.start_local, meeting.timezone,
                                            start, end):
@@ -287,6 +306,7 @@ async def upcoming(
 def _touch(meeting: Meeting, now: datetime) -> None:
     meeting.sequence += 1
     meeting.updated_at = now
+    meeting.indexed_until = None  # its occurrence index is rebuilt by the next job
 
 
 async def _exception_for(
@@ -577,3 +597,135 @@ async def member_people(session: AsyncSession, group: WorkingGroup) -> list[Pers
 async def is_member(session: AsyncSession, group: WorkingGroup, person: Person) -> bool:
     return await get_membership(session, group, person) is not None
 
+
+
+# --- the occurrence index and job watermarks ---------------------------------------------------
+
+
+def _batches(items: list, size: int = INDEX_BATCH):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+async def refresh_index(session: AsyncSession, now: datetime) -> int:
+    """Bring the occurrence index up to date; returns how many meetings were (re)indexed.
+
+    Meetings changed since they were indexed (`indexed_until` NULL, set by every change) are
+    rebuilt from `now - INDEX_BEHIND`; series whose indexed horizon comes within INDEX_AHEAD of
+    `now` are extended by INDEX_STEP. Rows of occurrences long past are dropped. Work is
+    proportional to the meetings changed or due for extension, not to the calendar's size.
+    """
+    await session.exec(delete(MeetingOccurrence).where(
+        MeetingOccurrence.start_at < now - INDEX_KEEP))
+    stale = list((await session.exec(select(Meeting).where(
+        col(Meeting.indexed_until).is_(None)).order_by(Meeting.id))).all())
+    short = list((await session.exec(select(Meeting).where(
+        Meeting.indexed_until < now + INDEX_AHEAD).order_by(Meeting.id))).all())
+    for batch in _batches(stale):
+        await _index(session, batch, now, rebuild=True)
+    for batch in _batches(short):
+        await _index(session, batch, now, rebuild=False)
+    return len(stale) + len(short)
+
+
+async def _index(session: AsyncSession, meetings: list[Meeting], now: datetime, *,
+                 rebuild: bool) -> None:
+    ids = [m.id for m in meetings]
+    exceptions: dict[int, dict[int, MeetingException]] = {}
+    for exc in (await session.exec(select(MeetingException).where(
+            col(MeetingException.meeting_id).in_(ids)))).all():
+        exceptions.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
+    flags: dict[tuple[int, int], tuple[bool, bool]] = {}
+    rows: list[dict] = []
+    marks: list[dict] = []
+    for meeting in meetings:
+        start = now - INDEX_BEHIND if rebuild else as_utc(meeting.indexed_until)
+        until = FOREVER if meeting.rrule is None or meeting.cancelled_at is not None else max(
+            now + INDEX_AHEAD + INDEX_STEP, start)
+        if until != FOREVER and recurrence.rule_end(meeting.rrule) and not recurrence.first_after(
+                meeting.rrule, meeting.start_local, meeting.timezone, until, 1):
+            until = FOREVER  # a series that has ended: index what remains, then never again
+        for occ in ([] if meeting.cancelled_at is not None else
+                    _expand(meeting, exceptions.get(meeting.id, {}), start, until)):
+            rows.append({"meeting_id": meeting.id, "occurrence": occ.key,
+                         "group_id": meeting.group_id, "start_at": as_utc(occ.start)})
+        marks.append({"mid": meeting.id, "seq": meeting.sequence, "until": until})
+    try:
+        async with session.begin_nested():
+            if rebuild:
+                for mid, key, reminded, published in (await session.exec(select(
+                        MeetingOccurrence.meeting_id, MeetingOccurrence.occurrence,
+                        MeetingOccurrence.agenda_reminded, MeetingOccurrence.agenda_published,
+                ).where(col(MeetingOccurrence.meeting_id).in_(ids)))).all():
+                    if reminded or published:
+                        flags[(mid, key)] = (reminded, published)
+                await session.exec(delete(MeetingOccurrence).where(
+                    col(MeetingOccurrence.meeting_id).in_(ids)))
+            for row in rows:
+                reminded, published = flags.get((row["meeting_id"], row["occurrence"]),
+                                                (False, False))
+                row.update(agenda_reminded=reminded, agenda_published=published)
+            connection = await session.connection()
+            if rows:
+                await connection.execute(insert(MeetingOccurrence.__table__), rows)
+            # A meeting changed meanwhile (its sequence moved) stays marked for a rebuild.
+            table = Meeting.__table__
+            await connection.execute(
+                update(table).where(table.c.id == bindparam("mid"),
+                                    table.c.sequence == bindparam("seq"))
+                .values(indexed_until=bindparam("until")), marks)
+    except IntegrityError:  # another process indexed the same meetings at the same moment
+        return
+    for meeting in meetings:  # the ORM copies must not write an old value back
+        session.expunge(meeting)
+
+
+async def indexed_between(
+    session: AsyncSession, start: datetime, end: datetime, *, group_ids: list[int] | None = None,
+) -> list[MeetingOccurrence]:
+    """Index rows of the occurrences whose actual start is in [start, end), in order."""
+    query = select(MeetingOccurrence).where(MeetingOccurrence.start_at >= start,
+                                            MeetingOccurrence.start_at < end)
+    if group_ids is not None:
+        query = query.where(col(MeetingOccurrence.group_id).in_(group_ids))
+    return list((await session.exec(query.order_by(MeetingOccurrence.start_at,
+                                                   MeetingOccurrence.meeting_id))).all())
+
+
+async def occurrences_of(
+    session: AsyncSession, rows: list[MeetingOccurrence]
+) -> list[Occurrence]:
+    """The occurrences behind index rows (their meetings and exceptions loaded in bulk)."""
+    ids = sorted({row.meeting_id for row in rows})
+    meetings: dict[int, Meeting] = {}
+    exceptions: dict[int, dict[int, MeetingException]] = {}
+    for batch in _batches(ids):
+        for meeting in (await session.exec(select(Meeting).where(
+                col(Meeting.id).in_(batch)))).all():
+            meetings[meeting.id] = meeting
+        for exc in (await session.exec(select(MeetingException).where(
+                col(MeetingException.meeting_id).in_(batch)))).all():
+            exceptions.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
+    found = []
+    for row in rows:
+        meeting = meetings.get(row.meeting_id)
+        if meeting is None or meeting.cancelled_at is not None:
+            continue
+        occ = _apply(meeting, from_epoch(row.occurrence),
+                     exceptions.get(meeting.id, {}).get(row.occurrence))
+        if not occ.cancelled and occ.start == as_utc(row.start_at):
+            found.append(occ)
+    return found
+
+
+async def job_mark(session: AsyncSession, name: str) -> datetime | None:
+    """How far the job `name` has processed time, or None when it never ran."""
+    mark = await session.get(JobMark, name)
+    return as_utc(mark.until) if mark is not None else None
+
+
+async def set_job_mark(session: AsyncSession, name: str, until: datetime) -> None:
+    mark = await session.get(JobMark, name) or JobMark(name=name, until=until)
+    mark.until = until
+    session.add(mark)
+    await session.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,8 +18,9 @@ from bot.groups import members
 from bot.outbox import enqueue
 from bot.refusals import Refusal
 from storage.agenda_tables import CochairMark, CochairSettings, CochairTurn, CochairUnavailable
+from storage.calendar_tables import MeetingOccurrence
 from storage.database import Database
-from storage.models import Person, Pillar, WorkingGroup
+from storage.models import Membership, Person, Pillar, WorkingGroup
 
 DEFAULT_SLOTS = [[Pillar.COMPANY.value], [Pillar.CIVIL_SOCIETY.value, Pillar.COMMUNITY.value]]
 DEFAULT_DAYS_BEFORE = 14
@@ -221,15 +223,104 @@ async def history(session: AsyncSession, group: WorkingGroup) -> list[tuple[Pers
 
 
 async def invite_due(database: Database, now: datetime) -> int:
-    """For every occurrence within each group's invitation window, fill the open slots."""
+    """For every occurrence within its group's invitation window, fill the open slots.
+
+    The database returns only the occurrences of the window (occurrence index, by start) that
+    have a slot without anyone invited or confirmed, or an invitation left unanswered too long;
+    in steady state that is what is due and nothing else. Their turns, unavailabilities and the
+    groups' eligible members are then read in bulk, and `fill` runs only where an invitation
+    expired or an open slot has someone left to invite.
+    """
     invited = 0
     async with database.session() as session:
-        for group in (await session.exec(select(WorkingGroup))).all():
-            _slots, days = await policy(session, group)
-            for meeting in await cal.group_meetings(session, group):
-                for occ in await cal.occurrences_between(session, meeting, now,
-                                                         now + timedelta(days=days, minutes=1)):
-                    invited += len(await fill(session, group, occ, now))
+        await cal.refresh_index(session, now)
+        settings = {row.group_id: row for row in (await session.exec(
+            select(CochairSettings))).all()}
+
+        def slots_of(group_id: int) -> list[list[str]]:
+            row = settings.get(group_id)
+            return [list(s) for s in (row.slots if row is not None and row.slots
+                                      else DEFAULT_SLOTS)]
+
+        def days_of(group_id: int) -> int:
+            row = settings.get(group_id)
+            return row.days_before if row is not None else DEFAULT_DAYS_BEFORE
+
+        longest = max([DEFAULT_DAYS_BEFORE] + [row.days_before for row in settings.values()])
+        most = max([len(DEFAULT_SLOTS)] + [len(slots_of(g)) for g in settings])
+        same = and_(CochairTurn.meeting_id == MeetingOccurrence.meeting_id,
+                    CochairTurn.occurrence == MeetingOccurrence.occurrence)
+        expired = exists().where(same, CochairTurn.status == "invited",
+                                 CochairTurn.invited_at <= now - ANSWER_WITHIN)
+        open_slot = [~exists().where(same, CochairTurn.slot == slot,
+                                     col(CochairTurn.status).in_(HOLDING))
+                     for slot in range(most)]
+        window = [w for w in (await session.exec(
+            select(MeetingOccurrence.meeting_id, MeetingOccurrence.occurrence,
+                   MeetingOccurrence.group_id, MeetingOccurrence.start_at)
+            .where(MeetingOccurrence.start_at >= now,
+                   MeetingOccurrence.start_at < now + timedelta(days=longest, minutes=1),
+                   or_(expired, *open_slot))
+            .order_by(MeetingOccurrence.start_at, MeetingOccurrence.meeting_id))).all()
+            if cal.as_utc(w[3]) < now + timedelta(days=days_of(w[2]), minutes=1)]
+        if not window:
+            return 0
+        in_window = {(w[0], w[1]) for w in window}
+        meeting_ids = sorted({w[0] for w in window})
+        turns: dict[tuple[int, int], list[tuple[int, int, str, datetime]]] = {}
+        away: dict[tuple[int, int], set[int]] = {}
+        for i in range(0, len(meeting_ids), 500):
+            batch = meeting_ids[i:i + 500]
+            for meeting_id, occurrence, slot, person_id, status, invited_at in (
+                    await session.exec(select(
+                        CochairTurn.meeting_id, CochairTurn.occurrence, CochairTurn.slot,
+                        CochairTurn.person_id, CochairTurn.status, CochairTurn.invited_at,
+                    ).where(col(CochairTurn.meeting_id).in_(batch)))).all():
+                if (meeting_id, occurrence) in in_window:
+                    turns.setdefault((meeting_id, occurrence), []).append(
+                        (slot, person_id, status, cal.as_utc(invited_at)))
+            for meeting_id, occurrence, person_id in (await session.exec(select(
+                    CochairUnavailable.meeting_id, CochairUnavailable.occurrence,
+                    CochairUnavailable.person_id,
+            ).where(col(CochairUnavailable.meeting_id).in_(batch)))).all():
+                away.setdefault((meeting_id, occurrence), set()).add(person_id)
+        group_ids = sorted({w[2] for w in window})
+        eligible_people: dict[int, list[tuple[int, str | None]]] = {}
+        for i in range(0, len(group_ids), 500):
+            batch = group_ids[i:i + 500]
+            marked = select(CochairMark.person_id).where(
+                CochairMark.group_id == Membership.group_id)
+            for group_id, person_id, pillar in (await session.exec(
+                    select(Membership.group_id, Person.id, Person.pillar)
+                    .join(Person, Person.id == Membership.person_id)
+                    .where(col(Membership.group_id).in_(batch),
+                           or_(col(Person.willing_cochair).is_(True),
+                               col(Person.id).in_(marked))))).all():
+                eligible_people.setdefault(group_id, []).append((person_id, pillar))
+        due = []
+        for meeting_id, occurrence, group_id, start_at in window:
+            mine = turns.get((meeting_id, occurrence), [])
+            if any(status == "invited" and invited_at + ANSWER_WITHIN <= now
+                   for _slot, _person, status, invited_at in mine):
+                due.append((meeting_id, occurrence, group_id, start_at))
+                continue
+            skipped = {person for _slot, person, _status, _at in mine} | away.get(
+                (meeting_id, occurrence), set())
+            for slot, pillars in enumerate(slots_of(group_id)):
+                if any(s == slot and status in HOLDING for s, _p, status, _at in mine):
+                    continue
+                if any(pillar in pillars and person not in skipped
+                       for person, pillar in eligible_people.get(group_id, [])):
+                    due.append((meeting_id, occurrence, group_id, start_at))
+                    break
+        if not due:
+            return 0
+        rows = [MeetingOccurrence(meeting_id=m, occurrence=o, group_id=g, start_at=at)
+                for m, o, g, at in due]
+        for occ in await cal.occurrences_of(session, rows):
+            group = await session.get(WorkingGroup, occ.meeting.group_id)
+            if group is not None:
+                invited += len(await fill(session, group, occ, now))
     return invited
 
 

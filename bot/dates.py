@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from dateparser.date import DateDataParser
-
 from bot.recurrence import localize, to_local
 from bot.refusals import Refusal
 
@@ -53,6 +51,8 @@ def parse_local(text: str, locale: str, zone: str, now: datetime) -> datetime:
         raise DateError("unreadable")
     local = _iso(text)
     if local is None:
+        from dateparser.date import DateDataParser  # slow to import: only when text is read
+
         base = to_local(now, zone)
         parser = DateDataParser(
             languages=_languages(locale),

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,9 +28,15 @@ from bot import outbox
 from bot.formatting import escape, format_when
 from bot.i18n import N_, pick_locale, translate
 from bot.refusals import Refusal
-from storage.calendar_tables import Meeting
+from storage.calendar_tables import (
+    CalendarSettings,
+    Meeting,
+    MeetingOccurrence,
+    ReminderMute,
+    Rsvp,
+)
 from storage.database import Database
-from storage.models import OutboxMessage, OutboxStatus, Person, WorkingGroup
+from storage.models import OutboxMessage, OutboxStatus, Person, WorkingGroup, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -393,8 +400,34 @@ def register_jobs(ticker, database: Database) -> None:
     ticker.add("reminder_horizon", extend_reminder_horizon)
 
 
+HORIZON_MARK = "reminder_horizon"
+
+
 async def extend_horizon(database: Database, now: datetime) -> int:
-    """Queue the reminders that entered the rolling horizon; returns how many were added."""
+    """Queue the reminders that entered the rolling horizon; returns how many were added.
+
+    The horizon's end moved from `last + HORIZON` (the job's watermark, kept in the database) to
+    `now + HORIZON`: for each reminder offset in use, the occurrences starting in
+    (last + HORIZON + offset, now + HORIZON + offset] are found in the occurrence index with one
+    indexed query, so the work follows what enters the window, not the size of the calendar.
+    Changed meetings are not this job's concern: their handlers rebuild their rows at once.
+    The first run ever (no watermark) syncs every meeting that may need rows.
+    """
+    async with database.session() as session:
+        await cal.refresh_index(session, now)
+        last = await cal.job_mark(session, HORIZON_MARK)
+    if last is None:
+        added = await _sync_all(database, now)
+    elif last >= now:
+        added = 0
+    else:
+        added = await _queue_entering(database, last, now)
+    async with database.session() as session:
+        await cal.set_job_mark(session, HORIZON_MARK, max(now, last or now))
+    return added
+
+
+async def _sync_all(database: Database, now: datetime) -> int:
     added = 0
     async with database.session() as session:
         # Series, and single meetings not long past (start_local is local: a day of margin).
@@ -410,3 +443,93 @@ async def extend_horizon(database: Database, now: datetime) -> int:
             if meeting is not None:
                 added += (await sync_meeting(session, meeting, now))[0]
     return added
+
+
+async def _queue_entering(database: Database, last: datetime, now: datetime) -> int:
+    """Rows whose due time is in (last + HORIZON, now + HORIZON] and not before `now`."""
+    low, high = last + HORIZON, now + HORIZON
+    added = 0
+    async with database.session() as session:
+        offsets_of = {group_id: list(offsets or []) for group_id, offsets in (await session.exec(
+            select(CalendarSettings.group_id, CalendarSettings.reminder_offsets))).all()}
+        in_use = set(cal.DEFAULT_OFFSETS).union(*offsets_of.values())
+        due: list[tuple[MeetingOccurrence, int]] = []
+        for offset in sorted(in_use):
+            shift = timedelta(minutes=offset)
+            rows = (await session.exec(select(MeetingOccurrence).where(
+                MeetingOccurrence.start_at > low + shift,
+                MeetingOccurrence.start_at <= high + shift))).all()
+            for row in rows:
+                if offset in offsets_of.get(row.group_id, cal.DEFAULT_OFFSETS):
+                    due.append((row, offset))
+        if not due:
+            return 0
+        occurrences = {(occ.meeting.id, occ.key): occ
+                       for occ in await cal.occurrences_of(session, [row for row, _ in due])}
+        group_ids = sorted({row.group_id for row, _ in due})
+        chats = dict((await session.exec(select(WorkingGroup.id, WorkingGroup.chat_id).where(
+            col(WorkingGroup.id).in_(group_ids)))).all())
+        attending = await _attending(session, sorted({row.meeting_id for row, _ in due}))
+        wanted: dict[str, dict] = {}
+        for row, offset in due:
+            occ = occurrences.get((row.meeting_id, row.occurrence))
+            if occ is None or row.group_id not in chats:
+                continue
+            when = occ.start - timedelta(minutes=offset)
+            if when < now:
+                continue
+            recipients = [(chats[row.group_id], None)] + attending.get(
+                (row.meeting_id, row.occurrence), [])
+            for chat_id, person_id in recipients:
+                key = reminder_key(occ, offset, chat_id)
+                wanted[key] = {"key": key, "kind": REMINDER, "chat_id": chat_id, "due_at": when,
+                               "payload": {"meeting": occ.meeting.id, "occurrence": occ.key,
+                                           "start": cal.epoch(occ.start), "offset": offset,
+                                           "person": person_id}}
+        added = await enqueue_many(session, list(wanted.values()))
+    return added
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:
+    """`outbox.enqueue` for many rows (key, kind, chat_id, due_at, payload) at once: the keys
+    already queued are read in one query and the others inserted together; if another process
+    queued some of them meanwhile, the batch falls back to one row at a time."""
+    added = 0
+    for i in range(0, len(rows), 500):
+        batch = rows[i:i + 500]
+        existing = set((await session.exec(select(OutboxMessage.key).where(
+            col(OutboxMessage.key).in_([row["key"] for row in batch])))).all())
+        fresh = [{"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": utcnow(),
+                  **row} for row in batch if row["key"] not in existing]
+        if not fresh:
+            continue
+        try:
+            async with session.begin_nested():
+                connection = await session.connection()
+                await connection.execute(insert(OutboxMessage.__table__), fresh)
+            added += len(fresh)
+        except IntegrityError:
+            for row in fresh:
+                added += await outbox.enqueue(session, key=row["key"], kind=row["kind"],
+                                              chat_id=row["chat_id"], due_at=row["due_at"],
+                                              payload=row["payload"])
+    return added
+
+
+async def _attending(
+    session: AsyncSession, meeting_ids: list[int]
+) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """(meeting, occurrence) -> (chat, person) of everyone going or maybe who gets reminders."""
+    found: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    muted = select(ReminderMute.person_id)
+    for i in range(0, len(meeting_ids), 500):
+        rows = (await session.exec(
+            select(Rsvp.meeting_id, Rsvp.occurrence, Person.telegram_id, Person.id)
+            .join(Person, Person.id == Rsvp.person_id)
+            .where(col(Rsvp.meeting_id).in_(meeting_ids[i:i + 500]),
+                   col(Rsvp.answer).in_(cal.ATTENDING), col(Person.blocked_bot_at).is_(None),
+                   col(Person.id).not_in(muted))
+            .order_by(Person.full_name, Person.id))).all()
+        for meeting_id, occurrence, chat_id, person_id in rows:
+            found.setdefault((meeting_id, occurrence), []).append((chat_id, person_id))
+    return found

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -507,7 +507,8 @@ async def remind_overdue(session: AsyncSession, cipher: ReportCipher, now: datet
     today = today_of(now)
     rows = (await session.exec(select(ReportCase).where(
         col(ReportCase.acknowledged_on).is_(None), ReportCase.status != "closed",
-        ReportCase.ack_due_on < today))).all()
+        ReportCase.ack_due_on < today,
+        or_(col(ReportCase.reminded_on).is_(None), ReportCase.reminded_on != today)))).all()
     groups: set[int] = set()
     for case in rows:
         if case.reminded_on == today:
@@ -547,8 +548,12 @@ async def apply_retention(
     Returns (warnings enqueued, cases deleted)."""
     today = today_of(now)
     warned = deleted = 0
+    # Only cases within the warning period of the shortest retention in use can be due.
+    shortest = min([ReportGroupSettings(group_id=0).retention_days] + list((await session.exec(
+        select(ReportGroupSettings.retention_days).distinct())).all()))
     closed = (await session.exec(select(ReportCase).where(
-        ReportCase.status == "closed", col(ReportCase.closed_on).is_not(None)))).all()
+        ReportCase.status == "closed", col(ReportCase.closed_on).is_not(None),
+        ReportCase.closed_on <= today - timedelta(days=shortest) + RETENTION_WARNING))).all()
     warn_groups: set[int] = set()
     for case in closed:
         delete_on = await deletion_day(session, cipher, case)

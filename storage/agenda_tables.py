@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import utcnow
@@ -22,6 +22,7 @@ def _ts(nullable: bool = False) -> Column:
 
 class AgendaItem(SQLModel, table=True):
     __tablename__ = "agenda_item"
+    __table_args__ = (Index("ix_agenda_item_status_occurrence", "status", "occurrence"),)
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="working_group.id", index=True, ondelete="CASCADE")
@@ -85,6 +86,8 @@ class CochairTurn(SQLModel, table=True):
     override (named by the secretariat) or replaced (by an override)."""
 
     __tablename__ = "cochair_turn"
+    __table_args__ = (Index("ix_cochair_turn_status_invited", "status", "invited_at"),
+                      Index("ix_cochair_turn_occurrence_slot", "meeting_id", "occurrence", "slot"))
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="working_group.id", index=True, ondelete="CASCADE")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import utcnow
@@ -39,6 +39,42 @@ class Meeting(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # The occurrence index (`MeetingOccurrence`) holds this meeting's occurrences up to this
+    # instant; NULL when the meeting changed and its index rows must be rebuilt.
+    indexed_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True))
+
+
+class MeetingOccurrence(SQLModel, table=True):
+    """The occurrence index: every coming occurrence of every meeting within a rolling horizon
+    (cancelled ones left out), by actual start, so that scheduled jobs find what falls due in a
+    time window with one indexed query instead of expanding every series. Rebuilt from the
+    meeting and its exceptions whenever the meeting changes (`bot.calendar.refresh_index`).
+
+    `agenda_reminded` and `agenda_published` only spare the agenda job repeated look-ups: the
+    outbox keys stay the guarantee that nothing is queued twice.
+    """
+
+    __tablename__ = "meeting_occurrence"
+    __table_args__ = (Index("ix_meeting_occurrence_start", "start_at"),
+                      Index("ix_meeting_occurrence_published", "agenda_published", "start_at"),
+                      Index("ix_meeting_occurrence_reminded", "agenda_reminded", "start_at"))
+
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True, ondelete="CASCADE")
+    occurrence: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    group_id: int = Field(foreign_key="working_group.id", index=True, ondelete="CASCADE")
+    start_at: datetime = Field(sa_column=_ts())
+    agenda_reminded: bool = Field(default=False)
+    agenda_published: bool = Field(default=False)
+
+
+class JobMark(SQLModel, table=True):
+    """How far a scheduled job has processed time (its watermark), kept across restarts."""
+
+    __tablename__ = "job_mark"
+
+    name: str = Field(primary_key=True, max_length=40)
+    until: datetime = Field(sa_column=_ts())
 
 
 class MeetingException(SQLModel, table=True):

@@ -100,7 +100,8 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),
+                      Index("ix_outbox_kind_status", "kind", "status"))
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
