@@ -12,6 +12,8 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from bot.groups import ensure_member, get_group, get_membership
 from bot.i18n import CatalogI18n, pick_locale
 from bot.people import TelegramIdentity, touch_person
+from bot.reminders import resume_reminders
+from bot.scheduler import utcnow
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class ContextMiddleware(BaseMiddleware):
                 # In private chats an unknown user is not stored until something about them is.
                 in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
                 person = await touch_person(session, identity_of(user), create=in_group)
+                if person is not None and person.blocked_bot_at is not None and not in_group:
+                    ticker = data.get("ticker")
+                    now = ticker.clock() if ticker is not None else utcnow()
+                    await resume_reminders(session, person, now)  # they unblocked the bot
             if chat is not None and chat.type in GROUP_CHAT_TYPES:
                 group = await get_group(session, chat.id)
             if group is not None and person is not None:

@@ -235,6 +235,23 @@ async def sync_meeting(
     return added, len(stale)
 
 
+async def resume_reminders(session: AsyncSession, person: Person, now: datetime) -> int:
+    """Someone who had blocked the bot writes to it again: they are reachable, and the reminders
+    of the meetings they attend come back. Returns the reminders queued again."""
+    person.blocked_bot_at = None
+    session.add(person)
+    await session.flush()
+    meeting_ids = (await session.exec(
+        select(Rsvp.meeting_id).where(Rsvp.person_id == person.id,
+                                      col(Rsvp.answer).in_(cal.ATTENDING)).distinct())).all()
+    added = 0
+    for meeting_id in meeting_ids:
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is not None and meeting.cancelled_at is None:
+            added += (await sync_meeting(session, meeting, now))[0]
+    return added
+
+
 async def sync_group(session: AsyncSession, group: WorkingGroup, now: datetime) -> None:
     for meeting in await cal.group_meetings(session, group):
         await sync_meeting(session, meeting, now)

@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
+from bot import reminders
 from bot.delivery import Delivery
 from bot.local_api import LocalUser
 from bot.sender import Sender
@@ -174,6 +175,33 @@ async def test_reminders_delivered_when_clock_moves_once_each(
     await tg.send(bahati, bahati_chat, "/mute")
     assert "Private reminders are off" in tg.last_text(bahati_chat)
     assert await _deliver(tg, database, start - timedelta(hours=1)) == 1
+
+
+async def test_reminders_come_back_when_someone_who_blocked_the_bot_writes_again(
+    tg, database, clock, amani, bahati, registered_group
+):
+    card = await _schedule(tg, amani, registered_group)  # 2026-12-03 08:00 UTC
+    await tg.press(bahati, card, "✅ Going")
+    bahati_chat = tg.private_chat(bahati)
+    start = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    tg.api.blocked.add(bahati.id)
+    assert await _deliver(tg, database, start - timedelta(days=7)) == 1  # the group only
+    (person,) = [p for p in await _rows(database, Person) if p.telegram_id == bahati.id]
+    assert person.blocked_bot_at is not None
+    # Any later sync of the meeting drops her reminders: she blocked the bot.
+    clock.now = start - timedelta(days=3)
+    async with database.session() as session:
+        meeting = (await session.exec(select(Meeting))).one()
+        await reminders.sync_meeting(session, meeting, clock.now)
+    assert await _deliver(tg, database, start - timedelta(days=1)) == 1
+    # She unblocks the bot and writes to it: her reminders come back.
+    clock.now = start - timedelta(hours=12)
+    tg.api.blocked.discard(bahati.id)
+    await tg.send(bahati, bahati_chat, "/help")
+    (person,) = [p for p in await _rows(database, Person) if p.telegram_id == bahati.id]
+    assert person.blocked_bot_at is None
+    assert await _deliver(tg, database, start - timedelta(hours=1)) == 2  # group and Bahati
+    assert "Reminder: Monthly meeting" in tg.last_text(bahati_chat)
 
 
 async def test_late_reminder_within_grace_has_note_and_older_is_skipped(
