@@ -243,6 +243,7 @@ async def run_polling(settings: Settings) -> None:
     app = await build_app(settings)
     bot = make_bot(token, settings.telegram_api_url)
     server: WebServer | None = None
+    menus: asyncio.Task | None = None
     try:
         await app.take_instance_lock()
         me = await connect(bot, settings)
@@ -251,7 +252,7 @@ async def run_polling(settings: Settings) -> None:
             await bot.delete_webhook(drop_pending_updates=False)
         except TelegramAPIError as exc:
             log.warning("could not remove a webhook: %s", type(exc).__name__)
-        await set_command_menus(bot)
+        menus = asyncio.create_task(set_command_menus(bot))  # a dozen calls: not on the way
         app.attach_bot(bot)
         if settings.http_port is not None:  # health and metrics only
             server = WebServer(build_web_app(app), settings.http_host, settings.http_port,
@@ -263,6 +264,8 @@ async def run_polling(settings: Settings) -> None:
         await app.drain()
         await confirm_updates(bot, app.tracker.last_update_id)
     finally:
+        if menus is not None and not menus.done():
+            menus.cancel()
         if server is not None:
             await server.stop()
         await bot.session.close()
@@ -277,6 +280,7 @@ async def run_webhook(settings: Settings) -> None:
     app = await build_app(settings)
     bot = make_bot(token, settings.telegram_api_url)
     server: WebServer | None = None
+    menus: asyncio.Task | None = None
     try:
         if app.database.is_sqlite:  # a SQLite file is never shared between processes
             await app.take_instance_lock()
@@ -286,7 +290,7 @@ async def run_webhook(settings: Settings) -> None:
             log.warning("WGBOT_REDIS_URL is not set: conversations in progress live in this "
                         "process only, so replicas would not share them")
         me = await connect(bot, settings)
-        await set_command_menus(bot)
+        menus = asyncio.create_task(set_command_menus(bot))
         app.attach_bot(bot)
         server = WebServer(build_web_app(app, bot, webhook=(settings.webhook_path, secret)),
                            settings.http_host, settings.http_port or DEFAULT_HTTP_PORT,
@@ -304,6 +308,8 @@ async def run_webhook(settings: Settings) -> None:
         server = None
         await app.drain()
     finally:
+        if menus is not None and not menus.done():
+            menus.cancel()
         if server is not None:
             await server.stop()
         await bot.session.close()

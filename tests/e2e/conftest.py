@@ -40,7 +40,7 @@ from emulator import REPO_ROOT, EmulatorClient, EmulatorServer, missing_requirem
 from shim import TelegramShim  # noqa: E402
 
 DEFAULT_BOT_COMMAND = (sys.executable, "-m", "bot", "run")
-READY_TIMEOUT_S = 20.0
+READY_TIMEOUT_S = 60.0  # imports alone take several seconds on a busy 2-core machine
 STOP_TIMEOUT_S = 5.0
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
 TRACEBACK = "Traceback (most recent call last)"
