@@ -14,10 +14,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import calendar as cal
-from bot.outbox import cancel_pending, enqueue
+from bot.outbox import cancel_pending, enqueue, enqueue_many
 from bot.recurrence import localize, to_local
 from bot.refusals import Refusal
-from bot.reminders import enqueue_many
 from storage.agenda_tables import ActionItem, Decision
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, Person, Role, WorkingGroup

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import Database
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -38,6 +38,32 @@ async def enqueue(
     except IntegrityError:  # enqueued concurrently
         return False
     return True
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:
+    """`enqueue` for many rows (key, kind, chat_id, due_at, payload) at once: the keys
+    already queued are read in one query and the others inserted together; if another process
+    queued some of them meanwhile, the batch falls back to one row at a time."""
+    added = 0
+    for i in range(0, len(rows), 500):
+        batch = rows[i:i + 500]
+        existing = set((await session.exec(select(OutboxMessage.key).where(
+            col(OutboxMessage.key).in_([row["key"] for row in batch])))).all())
+        fresh = [{"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": utcnow(),
+                  **row} for row in batch if row["key"] not in existing]
+        if not fresh:
+            continue
+        try:
+            async with session.begin_nested():
+                connection = await session.connection()
+                await connection.execute(insert(OutboxMessage.__table__), fresh)
+            added += len(fresh)
+        except IntegrityError:
+            for row in fresh:
+                added += await enqueue(session, key=row["key"], kind=row["kind"],
+                                              chat_id=row["chat_id"], due_at=row["due_at"],
+                                              payload=row["payload"])
+    return added
 
 
 async def cancel_pending(session: AsyncSession, *, key_prefix: str) -> int:

@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,7 +35,7 @@ from storage.calendar_tables import (
     Rsvp,
 )
 from storage.database import Database
-from storage.models import OutboxMessage, OutboxStatus, Person, WorkingGroup, utcnow
+from storage.models import OutboxMessage, OutboxStatus, Person, WorkingGroup
 
 log = logging.getLogger(__name__)
 
@@ -503,33 +502,7 @@ async def _queue_entering(database: Database, last: datetime, now: datetime) -> 
                                "payload": {"meeting": occ.meeting.id, "occurrence": occ.key,
                                            "start": cal.epoch(occ.start), "offset": offset,
                                            "person": person_id}}
-        added = await enqueue_many(session, list(wanted.values()))
-    return added
-
-
-async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:
-    """`outbox.enqueue` for many rows (key, kind, chat_id, due_at, payload) at once: the keys
-    already queued are read in one query and the others inserted together; if another process
-    queued some of them meanwhile, the batch falls back to one row at a time."""
-    added = 0
-    for i in range(0, len(rows), 500):
-        batch = rows[i:i + 500]
-        existing = set((await session.exec(select(OutboxMessage.key).where(
-            col(OutboxMessage.key).in_([row["key"] for row in batch])))).all())
-        fresh = [{"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": utcnow(),
-                  **row} for row in batch if row["key"] not in existing]
-        if not fresh:
-            continue
-        try:
-            async with session.begin_nested():
-                connection = await session.connection()
-                await connection.execute(insert(OutboxMessage.__table__), fresh)
-            added += len(fresh)
-        except IntegrityError:
-            for row in fresh:
-                added += await outbox.enqueue(session, key=row["key"], kind=row["kind"],
-                                              chat_id=row["chat_id"], due_at=row["due_at"],
-                                              payload=row["payload"])
+        added = await outbox.enqueue_many(session, list(wanted.values()))
     return added
 
 
