@@ -178,12 +178,24 @@ async def _wanted(
     if not offsets or meeting.cancelled_at is not None:
         return {}
     window_end = now + HORIZON + timedelta(minutes=max(offsets))
+    occurrences = await cal.occurrences_between(session, meeting, now, window_end)
+    # Who attends which occurrence, and who muted reminders: two queries for the whole window,
+    # not one per occurrence and one per attendee (an RSVP press resyncs the meeting).
+    keys = [occ.key for occ in occurrences]
+    rows = (await session.exec(
+        select(Person, Rsvp.occurrence).join(Rsvp, Rsvp.person_id == Person.id)
+        .where(Rsvp.meeting_id == meeting.id, col(Rsvp.occurrence).in_(keys),
+               col(Rsvp.answer).in_(cal.ATTENDING)))).all() if keys else []
+    ids = {person.id for person, _occurrence in rows}
+    muted = set(await session.exec(select(ReminderMute.person_id).where(
+        col(ReminderMute.person_id).in_(ids)))) if ids else set()
+    attending: dict[int, list[tuple[int, int | None]]] = {}
+    for person, occurrence in rows:
+        if person.blocked_bot_at is None and person.id not in muted:
+            attending.setdefault(occurrence, []).append((person.telegram_id, person.id))
     wanted: dict[str, Wanted] = {}
-    for occ in await cal.occurrences_between(session, meeting, now, window_end):
-        recipients: list[tuple[int, int | None]] = [(group.chat_id, None)]
-        for person in await cal.attendees(session, meeting, occ.key):
-            if person.blocked_bot_at is None and not await cal.is_muted(session, person):
-                recipients.append((person.telegram_id, person.id))
+    for occ in occurrences:
+        recipients = [(group.chat_id, None), *attending.get(occ.key, [])]
         for offset in offsets:
             due = occ.start - timedelta(minutes=offset)
             if due < now or due > now + HORIZON:
