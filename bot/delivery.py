@@ -79,8 +79,9 @@ class Delivery:
         """Deliver everything due at `now`; returns how many messages went out."""
         delivered = 0
         while not self.stopping:
+            # Stamped with the current time: this tick may have begun long ago.
             rows = await claim_due(self.database, now, worker=self.worker, limit=self.batch,
-                                   lease=self.lease)
+                                   lease=self.lease, at=max(now, self.clock()))
             if rows:
                 delivered += await self._deliver_batch(rows, now)
             if len(rows) < self.batch:

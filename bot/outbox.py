@@ -80,8 +80,8 @@ async def cancel_pending(session: AsyncSession, *, key_prefix: str) -> int:
     return result.rowcount or 0
 
 
-def _claimable(now: datetime, lease: timedelta = CLAIM_LEASE):
-    stale = now - lease
+def _claimable(now: datetime, lease: timedelta = CLAIM_LEASE, at: datetime | None = None):
+    stale = (at or now) - lease
     return (
         OutboxMessage.due_at <= now,
         or_(
@@ -94,36 +94,40 @@ def _claimable(now: datetime, lease: timedelta = CLAIM_LEASE):
 
 async def claim_due(
     database: Database, now: datetime, *, worker: str, limit: int = 100,
-    lease: timedelta = CLAIM_LEASE,
+    lease: timedelta = CLAIM_LEASE, at: datetime | None = None,
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows for `worker`, oldest first; nobody else gets them."""
+    """Claim up to `limit` rows due at `now` for `worker`, oldest first; nobody else gets them.
+
+    `at` is the current time (default `now`): claims are stamped with it and other workers'
+    claims are stale when older than `at - lease`. A long tick claims batch after batch for
+    the same `now`; stamping them with that old instant would hand them to another replica."""
     async with database.session() as session:
         if database.is_sqlite:
-            return await _claim_sqlite(session, now, worker, limit, lease)
-        return await _claim_locking(session, now, worker, limit, lease)
+            return await _claim_sqlite(session, now, worker, limit, lease, at or now)
+        return await _claim_locking(session, now, worker, limit, lease, at or now)
 
 
-async def _claim_locking(session: AsyncSession, now, worker, limit, lease
+async def _claim_locking(session: AsyncSession, now, worker, limit, lease, at
                          ) -> list[OutboxMessage]:
     rows = list((await session.exec(
         select(OutboxMessage)
-        .where(*_claimable(now, lease))
+        .where(*_claimable(now, lease, at))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )).all())
     for row in rows:
-        row.status, row.claimed_by, row.claimed_at = OutboxStatus.CLAIMED.value, worker, now
+        row.status, row.claimed_by, row.claimed_at = OutboxStatus.CLAIMED.value, worker, at
         row.attempts += 1
         session.add(row)
     return rows
 
 
-async def _claim_sqlite(session: AsyncSession, now, worker, limit, lease
+async def _claim_sqlite(session: AsyncSession, now, worker, limit, lease, at
                        ) -> list[OutboxMessage]:
     candidates = (await session.exec(
         select(OutboxMessage.id)
-        .where(*_claimable(now, lease))
+        .where(*_claimable(now, lease, at))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )).all()
@@ -131,8 +135,8 @@ async def _claim_sqlite(session: AsyncSession, now, worker, limit, lease
     for row_id in candidates:
         result = await session.exec(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, *_claimable(now, lease))
-            .values(status=OutboxStatus.CLAIMED.value, claimed_by=worker, claimed_at=now,
+            .where(OutboxMessage.id == row_id, *_claimable(now, lease, at))
+            .values(status=OutboxStatus.CLAIMED.value, claimed_by=worker, claimed_at=at,
                     attempts=OutboxMessage.attempts + 1)
         )
         if result.rowcount == 1:

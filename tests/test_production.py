@@ -495,3 +495,26 @@ def test_update_concurrency_follows_the_database_unless_configured():
     assert Settings(_env_file=None).update_concurrency(sqlite=False) == 16
     configured = Settings(_env_file=None, WGBOT_MAX_UPDATES_IN_PROGRESS=7)
     assert configured.update_concurrency(sqlite=True) == 7
+
+
+async def test_claims_late_in_a_long_tick_are_stamped_with_the_current_time(database):
+    """A tick claims batch after batch for the same instant; a later batch claimed with that old
+    instant would look abandoned to another replica, which would send it a second time."""
+    await _queue(database, [("first", 1002), ("second", 1001)])
+    api = GatedAPI()
+    api.held = {1001}
+    clock_now = [NOW]
+
+    def a_minute_passes():
+        clock_now[0] = NOW + timedelta(minutes=1)
+
+    api.on_send = a_minute_passes
+    delivery = _delivery(database, api, batch=1, concurrency=1, lease=timedelta(seconds=30),
+                         clock=lambda: clock_now[0])
+    run = asyncio.create_task(delivery.run(NOW))
+    await api.waiting.wait()  # "second" is being sent, claimed in the tick's second batch
+    other = await outbox.claim_due(database, NOW + timedelta(seconds=75), worker="other",
+                                   lease=timedelta(seconds=30))
+    assert other == [], "still held by the first worker"
+    api.release.set()
+    assert await run == 2
