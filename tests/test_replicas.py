@@ -167,11 +167,12 @@ async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis_d
     try:
         await until(lambda: all_sent(pg, queued), 180, "every reminder to be sent")
         await asyncio.sleep(2)  # a replica sending a row twice would do it now
+        received = sends(api)
+        await _webhook_and_health(replicas, api)
     finally:
         for replica in replicas:
             replica.signal(signal.SIGTERM)
         codes = [await replica.wait() for replica in replicas]
-    received = sends(api)
     assert sum(received.values()) == await sent_rows(pg), "each row sent exactly once"
     assert max(received.values()) == 1
     assert codes == [0, 0], [r.output()[-2000:] for r in replicas]
@@ -180,6 +181,36 @@ async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis_d
     assert len(workers) == 2, workers
     assert len(api.api.sent("setWebhook")) == 2
     assert all(c.params["secret_token"] == SECRET for c in api.api.sent("setWebhook"))
+
+
+async def _webhook_and_health(replicas: list[Replica], api: LocalBotAPIServer) -> None:
+    """Each replica is healthy and answers updates posted to its webhook, with the secret only."""
+    from aiohttp import ClientSession
+
+    update = {"update_id": 1, "message": {
+        "message_id": 1, "date": 1_700_000_000, "text": "/start",
+        "chat": {"id": 4242, "type": "private", "first_name": "Neema"},
+        "from": {"id": 4242, "is_bot": False, "first_name": "Neema", "language_code": "sw"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+    async with ClientSession() as http:
+        for index, replica in enumerate(replicas):
+            base = f"http://127.0.0.1:{replica.port}"
+            async with http.get(f"{base}/healthz") as response:
+                assert response.status == 200, await response.text()
+            async with http.get(f"{base}/metrics") as response:
+                assert "wgbot_messages_sent_total" in await response.text()
+            hook = f"{base}/telegram/webhook"
+            async with http.post(hook, json=update) as response:
+                assert response.status == 401  # no secret
+            before = len(api.api.sent("sendMessage"))
+            update["update_id"] = 10 + index
+            async with http.post(hook, json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                assert response.status == 200
+            replies = api.api.sent("sendMessage")[before:]
+            assert [int(c.params["chat_id"]) for c in replies] == [4242]  # answered before 200
+            swahili = "Katika gumzo hili la faragha unaweza:"
+            assert swahili in replies[0].params["text"]
 
 
 async def _workers(database: Database) -> set[str]:
