@@ -187,6 +187,17 @@ async def _exceptions(session: AsyncSession, meeting: Meeting) -> dict[int, Meet
     return {row.occurrence: row for row in rows.all()}
 
 
+async def _exceptions_of(
+    session: AsyncSession, meeting_ids: list[int]
+) -> dict[int, dict[int, MeetingException]]:
+    """The exceptions of several meetings at once: meeting id -> occurrence -> exception."""
+    found: dict[int, dict[int, MeetingException]] = {}
+    for exc in (await session.exec(select(MeetingException).where(
+            col(MeetingException.meeting_id).in_(meeting_ids)))).all():
+        found.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
+    return found
+
+
 def _apply(meeting: Meeting, original: datetime, exc: MeetingException | None) -> Occurrence:
     if exc is None:
         return Occurrence(meeting, original, original, meeting.title, meeting.place)
@@ -631,10 +642,7 @@ async def refresh_index(session: AsyncSession, now: datetime) -> int:
 async def _index(session: AsyncSession, meetings: list[Meeting], now: datetime, *,
                  rebuild: bool) -> None:
     ids = [m.id for m in meetings]
-    exceptions: dict[int, dict[int, MeetingException]] = {}
-    for exc in (await session.exec(select(MeetingException).where(
-            col(MeetingException.meeting_id).in_(ids)))).all():
-        exceptions.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
+    exceptions = await _exceptions_of(session, ids)
     flags: dict[tuple[int, int], tuple[bool, bool]] = {}
     rows: list[dict] = []
     marks: list[dict] = []
@@ -703,9 +711,7 @@ async def occurrences_of(
         for meeting in (await session.exec(select(Meeting).where(
                 col(Meeting.id).in_(batch)))).all():
             meetings[meeting.id] = meeting
-        for exc in (await session.exec(select(MeetingException).where(
-                col(MeetingException.meeting_id).in_(batch)))).all():
-            exceptions.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
+        exceptions.update(await _exceptions_of(session, batch))
     found = []
     for row in rows:
         meeting = meetings.get(row.meeting_id)
