@@ -16,7 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.types import (
     BotCommand,
@@ -113,8 +113,11 @@ def build_dispatcher(
     settings: Settings, database: Database, i18n: CatalogI18n, ticker: Ticker,
     storage: BaseStorage | None = None, events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
+    # One update at a time per user and chat: a second one (a tap right after a button) must
+    # see what the first committed, not race it.
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(), events_isolation=events_isolation,
+        storage=storage or MemoryStorage(),
+        events_isolation=events_isolation or SimpleEventIsolation(),
         settings=settings, database=database, ticker=ticker,
     )
     tracker = UpdateTracker(settings.update_concurrency(database.is_sqlite))
