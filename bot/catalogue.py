@@ -43,16 +43,20 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # operators may add English-only entries; the shipped catalogue has none missing.
 COVERAGE: dict[str, tuple[str, ...]] = {
     "title": LANGUAGES,
-    "summary": ("en", "fr", "es", "sw"),
-    "heading": ("en", "fr", "es", "sw"),
-    "note": ("en", "fr"),
-    "point": ("en", "fr"),
-    "case_study": ("en", "fr"),
+    "summary": LANGUAGES,
+    "heading": LANGUAGES,
+    "note": LANGUAGES,
+    "point": LANGUAGES,
+    "case_study": LANGUAGES,
     "questions": LANGUAGES,
-    "keywords": ("en", "fr", "es", "sw"),
-    "glossary": ("en", "fr"),
-    "structure": ("en", "fr"),
+    "keywords": LANGUAGES,
+    "glossary": LANGUAGES,
+    "structure": LANGUAGES,
 }
+# What a practice group is about, beyond its words: `victims` marks the practices about the
+# safety, care, reporting and remedy of those harmed (answers to questions about sexual
+# violence, killings or torture lead with them).
+PRACTICE_TAGS = ("victims",)
 
 Lang = Literal["en", "fr", "es", "sw", "ln"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -159,6 +163,7 @@ class PracticeGroup(_Model):
     note: LocalizedText | None = None
     sources: list[SourceRef] = Field(default_factory=list)
     keywords: LocalizedList = Field(default_factory=dict)
+    tags: list[Literal["victims"]] = Field(default_factory=list)
     points: list[PracticePoint] = Field(default_factory=list)
 
     def heading_in(self, lang: str) -> Localized:
