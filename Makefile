@@ -31,6 +31,7 @@ test-unit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 ## Extract messages from the code and merge them into every catalog.
 messages: $(STAMP)

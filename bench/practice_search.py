@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.catalogue import Catalogue, load  # noqa: E402
-from bot.practice_answers import answer_card, find_matches  # noqa: E402
-from bot.practice_search import EvalCase, PracticeIndex, evaluate, load_eval_cases  # noqa: E402
+from bot.practices.answers import answer_card, find_matches  # noqa: E402
+from bot.practices.catalogue import Catalogue, load  # noqa: E402
+from bot.practices.search import EvalCase, PracticeIndex, evaluate, load_eval_cases  # noqa: E402
 
 EVAL_FILE = ROOT / "tests" / "data" / "practice_questions.jsonl"
 

@@ -30,12 +30,12 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
 import handlers.calendar  # noqa: E402,F401  (registers the reminder renderer)
-from bot import calendar as cal  # noqa: E402
-from bot import reminders  # noqa: E402
-from bot.delivery import Delivery  # noqa: E402
+from bot.delivery.outbox import pending_count  # noqa: E402
+from bot.delivery.sender import Sender  # noqa: E402
+from bot.delivery.worker import Delivery  # noqa: E402
 from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotAPI  # noqa: E402
-from bot.outbox import pending_count  # noqa: E402
-from bot.sender import Sender  # noqa: E402
+from bot.services import calendar as cal  # noqa: E402
+from bot.services import reminders  # noqa: E402
 from storage.calendar_tables import Rsvp  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

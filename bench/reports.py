@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.groups import SetupRequest, register_group  # noqa: E402
-from bot.people import TelegramIdentity, touch_person  # noqa: E402
-from bot.report_crypto import ReportCipher, new_receipt  # noqa: E402
-from bot.reports import Draft, case_by_receipt, submit  # noqa: E402
+from bot.services.groups import SetupRequest, register_group  # noqa: E402
+from bot.services.people import TelegramIdentity, touch_person  # noqa: E402
+from bot.services.report_crypto import ReportCipher, new_receipt  # noqa: E402
+from bot.services.reports import Draft, case_by_receipt, submit  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

@@ -44,10 +44,10 @@ import aiohttp  # noqa: E402
 import psutil  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot import actions, agenda, cochairs, recurrence, reminders, reports  # noqa: E402
-from bot import calendar as cal  # noqa: E402
 from bot.local_api import LOCAL_TOKEN, LocalBotAPIServer  # noqa: E402
-from bot.report_crypto import get_cipher  # noqa: E402
+from bot.services import actions, agenda, cochairs, recurrence, reminders, reports  # noqa: E402
+from bot.services import calendar as cal  # noqa: E402
+from bot.services.report_crypto import get_cipher  # noqa: E402
 from storage.agenda_tables import AgendaSettings, CochairTurn  # noqa: E402
 from storage.calendar_tables import (  # noqa: E402
     CalendarSettings,

@@ -69,16 +69,16 @@ from aiogram.types import Message, Update, User  # noqa: E402
 from sqlalchemy import event, func, text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot import report_crypto  # noqa: E402
 from bot.app import build_dispatcher  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.groups import ensure_member  # noqa: E402
+from bot.delivery.scheduler import Ticker  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
 from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotAPI, LocalUser, StoredMessage  # noqa: E402
 from bot.middleware import identity_of  # noqa: E402
-from bot.people import touch_person  # noqa: E402
-from bot.practice_answers import get_practice_index  # noqa: E402
-from bot.scheduler import Ticker  # noqa: E402
+from bot.practices.answers import get_practice_index  # noqa: E402
+from bot.services import report_crypto  # noqa: E402
+from bot.services.groups import ensure_member  # noqa: E402
+from bot.services.people import touch_person  # noqa: E402
 from handlers.agenda import AgendaCb  # noqa: E402
 from handlers.calendar import MeetingCb  # noqa: E402
 from handlers.reports import CATEGORY_LABELS, ReportCb  # noqa: E402

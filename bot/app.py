@@ -28,23 +28,24 @@ from aiogram.types import (
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot import actions, agenda, cochairs, outbox
-from bot.commands import menu
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
-from bot.delivery import Delivery
+from bot.delivery import outbox
+from bot.delivery.scheduler import Ticker
+from bot.delivery.sender import Sender
+from bot.delivery.worker import Delivery
 from bot.errors import on_error
 from bot.i18n import CatalogI18n, get_i18n
-from bot.metrics import OUTBOX, OUTBOX_DUE, ApiCallCounter, UpdateTracker
-from bot.middleware import ContextMiddleware
-from bot.practice_answers import CatalogueUnavailable, get_practice_index
-from bot.reminders import register_jobs as register_reminder_jobs
-from bot.report_crypto import ReportKeyError, get_cipher, key_configured
-from bot.reports import foreign_key_ids
-from bot.reports import register_jobs as register_report_jobs
-from bot.scheduler import Ticker
-from bot.sender import Sender
+from bot.metrics import OUTBOX, OUTBOX_DUE
+from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
+from bot.practices.answers import CatalogueUnavailable, get_practice_index
+from bot.services import actions, agenda, cochairs
+from bot.services.reminders import register_jobs as register_reminder_jobs
+from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
+from bot.services.reports import foreign_key_ids
+from bot.services.reports import register_jobs as register_report_jobs
 from bot.web import WebServer, build_web_app
 from handlers import build_router
+from handlers.commands import menu
 from storage.database import Database
 from storage.locks import AlreadyRunning, InstanceLock, cluster_lock
 from storage.migrate import upgrade

@@ -8,7 +8,7 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
-from bot.practices_cli import register as register_practice_commands
+from bot.practices.cli import register as register_practice_commands
 from storage.database import DatabaseUnavailable
 
 
@@ -44,7 +44,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report_key(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report_crypto import new_key
+    from bot.services.report_crypto import new_key
 
     print(new_key())
     return 0

@@ -12,13 +12,12 @@ import gettext
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _  # noqa: F401  (re-exported for handlers)
-from aiogram.utils.i18n import lazy_gettext as __  # noqa: F401
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import LazyProxy
 
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -43,18 +42,46 @@ def compile_po(po_path: Path) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-class CatalogI18n(I18n):
-    """aiogram's I18n, loading .po catalogs directly (compiled in memory)."""
+class CatalogI18n:
+    """The gettext catalogs of every language, compiled once, and the locale of the code
+    running now (a context variable: each update handled, each job, has its own)."""
+
+    def __init__(self, path: Path, default_locale: str = DEFAULT_LANGUAGE,
+                 domain: str = DOMAIN) -> None:
+        self.path = path
+        self.default_locale = default_locale
+        self.domain = domain
+        self.locales = self.find_locales()
+
+    @property
+    def available_locales(self) -> tuple[str, ...]:
+        return tuple(self.locales)
+
+    @property
+    def current_locale(self) -> str:
+        return _current_locale.get() or self.default_locale
+
+    @contextmanager
+    def use_locale(self, locale: str) -> Iterator[None]:
+        token = _current_locale.set(locale)
+        try:
+            yield
+        finally:
+            _current_locale.reset(token)
 
     @contextmanager
     def context(self) -> Iterator[CatalogI18n]:
-        # aiogram's `_` looks the instance up on the base class' context variable; a subclass
-        # gets a variable of its own, so register on the base class explicitly.
-        token = I18n.set_current(self)
-        try:
-            yield self
-        finally:
-            I18n.reset_current(token)
+        """Kept for symmetry with `use_locale`: the instance is process-wide already."""
+        yield self
+
+    def gettext(self, singular: str, plural: str | None = None, n: int = 1,
+                locale: str | None = None) -> str:
+        translations = self.locales.get(locale or self.current_locale)
+        if translations is None:
+            return singular if plural is None or n == 1 else plural
+        if plural is None:
+            return translations.gettext(singular)
+        return translations.ngettext(singular, plural, n)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
@@ -65,6 +92,7 @@ class CatalogI18n(I18n):
         return translations
 
 
+_current_locale: ContextVar[str | None] = ContextVar("wgbot_locale", default=None)
 _instance: CatalogI18n | None = None
 
 
@@ -98,6 +126,20 @@ def pick_locale(
         if candidate in LANGUAGES:
             return candidate
     return DEFAULT_LANGUAGE
+
+
+def _(msgid: str, plural: str | None = None, n: int = 1) -> str:
+    """Translate into the locale of the code running now (set per update by the middleware)."""
+    return get_i18n().gettext(msgid, plural, n)
+
+
+def __(msgid: str) -> LazyProxy:
+    """`_` evaluated when the text is used, not when it is defined."""
+    return LazyProxy(_, msgid, enable_cache=False)
+
+
+def current_locale() -> str:
+    return get_i18n().current_locale
 
 
 def N_(msgid: str) -> str:

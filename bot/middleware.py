@@ -1,33 +1,34 @@
-"""Per-update context: a database session, the person, the working group, the locale."""
+"""The Dispatcher's middlewares: the per-update context (a database session, the person, the
+working group, the locale), the update tracker (counts, latency, updates in progress, the bound
+on updates handled at once) and the Bot API call counter."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import TelegramMethod
 from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 
-from bot.groups import ensure_member, get_group, get_membership
+from bot.clock import utcnow
 from bot.i18n import CatalogI18n, pick_locale
-from bot.people import TelegramIdentity, touch_person
-from bot.reminders import resume_reminders
-from bot.scheduler import utcnow
+from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
+from bot.services.groups import ensure_member, get_group, get_membership
+from bot.services.people import touch_person
+from bot.services.reminders import resume_reminders
+from handlers.common import identity_of
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 GROUP_CHAT_TYPES = {"group", "supergroup"}
-
-
-def identity_of(user: User) -> TelegramIdentity:
-    return TelegramIdentity(
-        telegram_id=user.id,
-        full_name=user.full_name,
-        username=user.username,
-        language_code=user.language_code,
-    )
 
 
 def _is_group_command(update: Update) -> bool:
@@ -91,3 +92,75 @@ class ContextMiddleware(BaseMiddleware):
             )
             with self.i18n.context(), self.i18n.use_locale(locale):
                 return await handler(event, data)
+
+
+class UpdateTracker(BaseMiddleware):
+    """Outer middleware on updates: counts and times them, and knows how many are in progress
+    (graceful shutdown waits for that number to reach zero) and the highest update id seen.
+
+    It also bounds how many updates are handled at once (`limit`): past the database's
+    connections, more concurrency only makes updates wait for a connection until they time out
+    (or, on SQLite, for the write lock); queued here, they wait their turn instead."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit) if limit else None
+        self.in_flight = 0
+        self.last_update_id: int | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        kind = type(event).__name__
+        if isinstance(event, Update):
+            try:
+                kind = event.event_type
+            except UpdateTypeLookupError:  # a kind of update newer than this aiogram
+                kind = "unknown"
+            self.last_update_id = max(self.last_update_id or 0, event.update_id)
+        self.in_flight += 1
+        self._idle.clear()
+        IN_FLIGHT.inc()
+        started = time.perf_counter()
+        try:
+            if self._slots is None:
+                return await handler(event, data)
+            async with self._slots:
+                return await handler(event, data)
+        finally:
+            HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            UPDATES.labels(kind).inc()
+            IN_FLIGHT.dec()
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no update is in progress; False if some still are after `timeout`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class ApiCallCounter(BaseRequestMiddleware):
+    """Counts every Bot API call by method and outcome ("ok", "429" or the error's type)."""
+
+    async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
+        name = method.__api_method__
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            API_CALLS.labels(name, "429").inc()
+            raise
+        except Exception as exc:
+            API_CALLS.labels(name, type(exc).__name__).inc()
+            raise
+        API_CALLS.labels(name, "ok").inc()
+        return response

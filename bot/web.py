@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.metrics import exposition
 
-if TYPE_CHECKING:
-    from bot.app import App
-
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 3.0
 
 
-async def health(app: App) -> tuple[bool, dict[str, str]]:
+class Served(Protocol):
+    """What the HTTP side needs of the running bot (the composition root's App is one)."""
+
+    database: Any  # has `async check()`
+    ticker: Any  # has `healthy()`
+    redis: Any  # None, or has `async ping()`
+    dispatcher: Dispatcher
+    stopping: bool
+
+
+async def health(app: Served) -> tuple[bool, dict[str, str]]:
     """What `/healthz` reports: the database answers, the scheduler ticks, Redis answers."""
     checks: dict[str, str] = {}
     try:
@@ -45,7 +52,7 @@ async def health(app: App) -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for k, v in checks.items() if k != "state") and not app.stopping, checks
 
 
-def build_web_app(app: App, bot: Bot | None = None, *, webhook: tuple[str, str] | None = None
+def build_web_app(app: Served, bot: Bot | None = None, *, webhook: tuple[str, str] | None = None
                   ) -> web.Application:
     """`/healthz` and `/metrics`, plus the webhook at `webhook=(path, secret)` when given."""
     web_app = web.Application()

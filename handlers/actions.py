@@ -12,12 +12,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from babel.dates import format_date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import actions, reminders
-from bot.delivery import Rendered, renderer
+from bot.delivery.scheduler import Ticker
+from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill, split_message
 from bot.i18n import N_, translate
-from bot.people import find_by_username
-from bot.scheduler import Ticker
+from bot.services import actions, reminders
+from bot.services.people import find_by_username
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import ActionItem

@@ -1,10 +1,8 @@
 """/propose, /agenda, /decline, /merge, /discussed, /agendadeadline; the secretariat's review
-buttons; the outbox renderers of review requests, decline notices, the deadline reminder and the
-published agenda."""
+buttons. The outbox renderers (review requests, decline notices, the deadline reminder, the
+published agenda) are in handlers/agenda_notices.py."""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -12,18 +10,17 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import agenda, cochairs, reminders
-from bot import calendar as cal
-from bot.delivery import Rendered, renderer
+from bot.delivery.scheduler import Ticker
 from bot.formatting import escape, fill, format_when, split_message
-from bot.groups import groups_of
 from bot.i18n import N_, translate
-from bot.scheduler import Ticker
+from bot.services import agenda, cochairs, reminders
+from bot.services import calendar as cal
+from bot.services.groups import groups_of
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import AgendaItem
 from storage.calendar_tables import Meeting
-from storage.models import OutboxMessage, Person, WorkingGroup
+from storage.models import Person, WorkingGroup
 
 router = RouterTemplate("agenda")
 
@@ -367,85 +364,3 @@ async def agenda_deadline(
         return
     await message.answer(translate("Proposals now close {hours} hours before each meeting.",
                                    locale, hours=int(arg)))
-
-
-# --- outbox renderers -------------------------------------------------------------------------
-
-
-async def _recipient_locale(session: AsyncSession, row: OutboxMessage,
-                            group: WorkingGroup) -> str:
-    person_id = row.payload.get("person")
-    person = await session.get(Person, person_id) if person_id else None
-    return reminders.person_locale(person, group) if person else group.language
-
-
-@renderer("agenda_review")
-async def render_review(session: AsyncSession, row: OutboxMessage, now: datetime
-                        ) -> Rendered | None:
-    item = await session.get(AgendaItem, row.payload["item"])
-    if item is None or item.status != "pending":
-        return None
-    group = await session.get(WorkingGroup, item.group_id)
-    locale = await _recipient_locale(session, row, group)
-    text = await review_text(session, item, locale)
-    return None if text is None else Rendered(text, review_keyboard(item, locale))
-
-
-@renderer("agenda_declined")
-async def render_declined(session: AsyncSession, row: OutboxMessage, now: datetime
-                          ) -> Rendered | None:
-    item = await session.get(AgendaItem, row.payload["item"])
-    if item is None or item.proposer_id is None:
-        return None
-    group = await session.get(WorkingGroup, item.group_id)
-    proposer = await session.get(Person, item.proposer_id)
-    if group is None or proposer is None:
-        return None
-    locale = reminders.person_locale(proposer, group)
-    lines = [translate("Your agenda proposal for {group} was not accepted: «{text}»", locale,
-                       group=escape(group.name), text=escape(item.text))]
-    if row.payload.get("reason"):
-        lines.append(translate("Reason: {reason}", locale, reason=escape(row.payload["reason"])))
-    return Rendered("\n".join(lines))
-
-
-async def _occurrence(session: AsyncSession, row: OutboxMessage, now: datetime
-                      ) -> tuple[WorkingGroup, cal.Occurrence] | None:
-    meeting = await session.get(Meeting, row.payload["meeting"])
-    if meeting is None or meeting.cancelled_at is not None:
-        return None
-    group = await session.get(WorkingGroup, meeting.group_id)
-    try:
-        occ = await cal.get_occurrence(session, meeting, row.payload["occurrence"])
-    except cal.CalendarError:
-        return None
-    if group is None or occ.cancelled or occ.start <= now:
-        return None
-    return group, occ
-
-
-@renderer("agenda_deadline")
-async def render_deadline(session: AsyncSession, row: OutboxMessage, now: datetime
-                          ) -> Rendered | None:
-    found = await _occurrence(session, row, now)
-    if found is None:
-        return None
-    group, occ = found
-    deadline = occ.start - timedelta(hours=await agenda.deadline_hours(session, group))
-    locale = group.language
-    text = translate("📝 Agenda proposals for {name} close on {when}. Send /propose TEXT here, "
-                     "or to me privately to propose without your name.", locale,
-                     name=escape(occ.title), when=format_when(deadline, locale, group.timezone))
-    return Rendered(text)
-
-
-@renderer("agenda_publish")
-async def render_publication(session: AsyncSession, row: OutboxMessage, now: datetime
-                             ) -> Rendered | None:
-    found = await _occurrence(session, row, now)
-    if found is None:
-        return None
-    group, occ = found
-    text = await agenda_text(session, group, occ, group.language, group.timezone,
-                             published=True)
-    return Rendered(split_message(text)[0], pin=True)

@@ -27,12 +27,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
-from bot.delivery import Rendered, renderer
+from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, split_message
-from bot.groups import is_secretariat
 from bot.i18n import LANGUAGE_NAMES, _, pick_locale, translate
-from bot.report_crypto import ReportCipher, ReportUnreadable
-from bot.reports import (
+from bot.services.groups import is_secretariat
+from bot.services.report_crypto import ReportCipher, ReportUnreadable
+from bot.services.reports import (
     CATEGORIES,
     KIND_DIGEST,
     KIND_REMINDER,
@@ -530,7 +530,7 @@ async def _recipient(session: AsyncSession, row: OutboxMessage
     group = await session.get(WorkingGroup, int(row.payload.get("group_id", 0)))
     if person is None or group is None:
         return None
-    from bot.groups import get_membership
+    from bot.services.groups import get_membership
 
     if not is_secretariat(await get_membership(session, group, person)):
         return None  # no longer in the secretariat
@@ -539,7 +539,7 @@ async def _recipient(session: AsyncSession, row: OutboxMessage
 
 
 def _cipher_or_none() -> ReportCipher | None:
-    from bot.report_crypto import ReportKeyError, get_cipher
+    from bot.services.report_crypto import ReportKeyError, get_cipher
 
     try:
         return get_cipher()

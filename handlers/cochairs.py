@@ -13,14 +13,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import calendar as cal
-from bot import cochairs, reminders
-from bot.delivery import Rendered, renderer
+from bot.delivery.scheduler import Ticker
+from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill, split_message
-from bot.groups import get_membership, is_secretariat
 from bot.i18n import N_, translate
-from bot.people import find_by_username
-from bot.scheduler import Ticker
+from bot.services import calendar as cal
+from bot.services import cochairs, reminders
+from bot.services.groups import get_membership, is_secretariat
+from bot.services.people import find_by_username
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, pillar_label, require_registered
 from storage.agenda_tables import CochairTurn

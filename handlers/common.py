@@ -8,14 +8,15 @@ from typing import Annotated, Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from aiogram.utils.deep_linking import create_start_link
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.formatting import escape, fill
-from bot.groups import get_membership, is_secretariat
 from bot.i18n import _
+from bot.services.groups import get_membership, is_secretariat
+from bot.services.people import TelegramIdentity
 from storage.models import Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,16 @@ ADMIN_STATUSES = {"creator", "administrator"}
 RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 EpochSecond = Annotated[int, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
 GROUP_ANONYMOUS_BOT_ID = 1087968824  # the sender Telegram shows for anonymous group admins
+
+
+def identity_of(user: User) -> TelegramIdentity:
+    """What the services know of a Telegram user."""
+    return TelegramIdentity(
+        telegram_id=user.id,
+        full_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
 
 
 def pillar_label(pillar: str | None) -> str:

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import LANGUAGE_NAMES, CatalogI18n, _
-from bot.people import ProfileError, set_language
+from bot.services.people import ProfileError, set_language
 from handlers.common import RouterTemplate
 from storage.models import Person
 

@@ -18,13 +18,13 @@ from aiogram.types import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import calendar as cal
-from bot import ics, reminders
-from bot.dates import DateError, parse_when
+from bot.delivery.scheduler import Ticker
 from bot.formatting import escape, format_number, split_message
-from bot.groups import get_membership, is_secretariat
 from bot.i18n import _
-from bot.scheduler import Ticker
+from bot.services import calendar as cal
+from bot.services import ics, reminders
+from bot.services.dates import DateError, parse_when
+from bot.services.groups import get_membership, is_secretariat
 from handlers.calendar import (
     MeetingCb,
     card_keyboard,

@@ -8,7 +8,8 @@ from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.formatting import escape
-from bot.groups import (
+from bot.i18n import _
+from bot.services.groups import (
     GroupError,
     ensure_member,
     grant_secretariat,
@@ -17,12 +18,11 @@ from bot.groups import (
     members_by_pillar,
     revoke_secretariat,
 )
-from bot.i18n import _
-from bot.middleware import identity_of
-from bot.people import find_by_username, touch_person
+from bot.services.people import find_by_username, touch_person
 from handlers.common import (
     RouterTemplate,
     group_error_text,
+    identity_of,
     pillar_label,
     private_link_keyboard,
     require_registered,

@@ -18,10 +18,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.catalogue import Catalogue, Entry
 from bot.config import Settings
 from bot.i18n import _
-from bot.practice_answers import (
+from bot.practices.answers import (
     QUESTION_MAX,
     Card,
     CatalogueUnavailable,
@@ -45,7 +44,8 @@ from bot.practice_answers import (
     matches_listing,
     no_match_text,
 )
-from bot.practice_search import PracticeIndex
+from bot.practices.catalogue import Catalogue, Entry
+from bot.practices.search import PracticeIndex
 from handlers.common import RouterTemplate
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class AskCb(CallbackData, prefix="pq"):
 
 
 class EntryCb(CallbackData, prefix="pe"):
-    key: str  # bot.practice_answers.entry_key
+    key: str  # bot.practices.answers.entry_key
     start: int = 0
 
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.formatting import escape, format_zone
 from bot.i18n import LANGUAGE_NAMES, CatalogI18n, _
-from bot.people import (
+from bot.services.people import (
     ORGANISATION_MAX,
     ProfileError,
     set_language,

@@ -28,16 +28,15 @@ from aiogram.types import (
     Message,
     TelegramObject,
 )
-from aiogram.utils.i18n import I18n
 from babel.dates import format_date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
-from bot.delivery import Rendered, renderer
+from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill, split_message
-from bot.groups import get_group_by_code, groups_of
-from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, translate
-from bot.report_crypto import (
+from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, current_locale, translate
+from bot.services.groups import get_group_by_code, groups_of
+from bot.services.report_crypto import (
     ReportCipher,
     ReportKeyError,
     ReportUnreadable,
@@ -46,7 +45,7 @@ from bot.report_crypto import (
     new_receipt,
     parse_receipt,
 )
-from bot.reports import (
+from bot.services.reports import (
     KIND_REPLY,
     WHEN_MAX,
     WHERE_MAX,
@@ -427,7 +426,7 @@ async def _show(message: Message, state: FSMContext, step: str) -> None:
 
 
 def _current() -> str:
-    return I18n.get_current().current_locale
+    return current_locale()
 
 
 async def _draft(state: FSMContext) -> Draft:

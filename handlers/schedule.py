@@ -14,13 +14,14 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import calendar as cal
-from bot import reminders
-from bot.dates import DateError, parse_when
+from bot.delivery.scheduler import Ticker
 from bot.formatting import escape
-from bot.groups import get_membership, is_secretariat
 from bot.i18n import _
-from bot.recurrence import (
+from bot.services import calendar as cal
+from bot.services import reminders
+from bot.services.dates import DateError, parse_when
+from bot.services.groups import get_membership, is_secretariat
+from bot.services.recurrence import (
     WEEKDAY_CODES,
     Recurrence,
     RecurrenceError,
@@ -28,7 +29,6 @@ from bot.recurrence import (
     parse_recurrence,
     to_local,
 )
-from bot.scheduler import Ticker
 from handlers.calendar import (
     card_keyboard,
     card_text,

@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import escape, format_zone
-from bot.groups import (
+from bot.i18n import LANGUAGE_NAMES, _
+from bot.services.groups import (
     GroupError,
     is_secretariat,
     members,
@@ -21,14 +22,13 @@ from bot.groups import (
     register_group,
     update_group,
 )
-from bot.i18n import LANGUAGE_NAMES, _
-from bot.middleware import identity_of
-from bot.people import touch_person
+from bot.services.people import touch_person
 from handlers.common import (
     GROUP_ANONYMOUS_BOT_ID,
     RouterTemplate,
     edit_in_place,
     group_error_text,
+    identity_of,
     is_chat_admin,
     level_label,
 )

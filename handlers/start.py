@@ -7,10 +7,10 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands import visible_commands
 from bot.formatting import escape
-from bot.groups import groups_of, is_secretariat
 from bot.i18n import _, translate
+from bot.services.groups import groups_of, is_secretariat
+from handlers.commands import visible_commands
 from handlers.common import RouterTemplate, is_chat_admin
 from storage.models import Membership, Person, WorkingGroup
 

@@ -13,9 +13,9 @@ from sqlalchemy import text
 
 from bot.app import build_dispatcher
 from bot.config import Settings
+from bot.delivery.scheduler import Ticker
 from bot.i18n import get_i18n
 from bot.local_api import LocalTelegram, LocalUser
-from bot.scheduler import Ticker
 from storage.database import Database
 from storage.migrate import upgrade
 
@@ -111,7 +111,7 @@ def reporter() -> LocalUser:
 @pytest.fixture
 def fresh_report_keys(monkeypatch):
     """No report key from the environment, and no key cached from another test."""
-    from bot.report_crypto import clear_cache
+    from bot.services.report_crypto import clear_cache
 
     monkeypatch.delenv("WGBOT_REPORT_KEY", raising=False)
     monkeypatch.delenv("WGBOT_REPORT_KEY_FILE", raising=False)

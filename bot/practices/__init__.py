@@ -1,0 +1,1 @@
+"""The practice catalogue: data files, their validation, the search and the answer cards."""

@@ -1,0 +1,119 @@
+"""Calendar files (RFC 5545) with the icalendar library: one VEVENT per meeting or series, with
+its RRULE, EXDATEs for cancelled occurrences and RECURRENCE-ID overrides for moved or edited
+ones, and the VTIMEZONE of each zone used."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vRecur
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services import calendar as cal
+from bot.services import recurrence
+from storage.calendar_tables import Meeting, MeetingException
+from storage.models import WorkingGroup
+
+PRODID = "-//wgbot//working group calendar//EN"
+UNTIL_RE = re.compile(r"UNTIL=(\d{8}T\d{6})Z?")
+
+
+def _uid(meeting: Meeting) -> str:
+    return f"meeting-{meeting.id}@wgbot"
+
+
+def _rule_for_ics(meeting: Meeting) -> vRecur:
+    """The stored rule with its local UNTIL turned into UTC, as RFC 5545 requires with TZID."""
+
+    def to_utc(match: re.Match[str]) -> str:
+        local = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S")
+        return f"UNTIL={recurrence.localize(local, meeting.timezone):%Y%m%dT%H%M%SZ}"
+
+    return vRecur.from_ical(UNTIL_RE.sub(to_utc, meeting.rrule or ""))
+
+
+def _event(meeting: Meeting, start: datetime, title: str, place: str, stamp: datetime) -> Event:
+    zone = ZoneInfo(meeting.timezone)
+    local_start = start.astimezone(zone)
+    event = Event()
+    event.add("uid", _uid(meeting))
+    event.add("dtstamp", stamp)
+    event.add("dtstart", local_start)
+    event.add("dtend", local_start + timedelta(minutes=meeting.duration_minutes))
+    event.add("summary", title)
+    if place:
+        event.add("location", place)
+    event.add("sequence", meeting.sequence)
+    event.add("categories", [meeting.kind.upper().replace("_", "-")])
+    return event
+
+
+def _meeting_events(
+    meeting: Meeting, exceptions: list[MeetingException], stamp: datetime
+) -> list[Event]:
+    zone = ZoneInfo(meeting.timezone)
+    first = recurrence.localize(meeting.start_local, meeting.timezone)
+    master = _event(meeting, first, meeting.title, meeting.place, stamp)
+    if meeting.cancelled_at is not None:
+        master.add("status", "CANCELLED")
+    events = [master]
+    if meeting.rrule is None:
+        return events
+    master.add("rrule", _rule_for_ics(meeting))
+    cancelled = [cal.from_epoch(e.occurrence).astimezone(zone) for e in exceptions if e.cancelled]
+    if cancelled:
+        master.add("exdate", sorted(cancelled))
+    for exc in exceptions:
+        if exc.cancelled:
+            continue
+        original = cal.from_epoch(exc.occurrence)
+        start = cal.as_utc(exc.new_start) if exc.new_start else original
+        override = _event(meeting, start, exc.title or meeting.title,
+                          exc.place if exc.place is not None else meeting.place, stamp)
+        override.add("recurrence-id", original.astimezone(zone))
+        events.append(override)
+    return events
+
+
+def build_calendar(
+    name: str, items: list[tuple[Meeting, list[MeetingException]]], stamp: datetime
+) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    for meeting, exceptions in items:
+        for event in _meeting_events(meeting, exceptions, stamp):
+            calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+async def _with_exceptions(
+    session: AsyncSession, meetings: list[Meeting]
+) -> list[tuple[Meeting, list[MeetingException]]]:
+    items = []
+    for meeting in meetings:
+        rows = await session.exec(select(MeetingException).where(
+            MeetingException.meeting_id == meeting.id).order_by(MeetingException.occurrence))
+        items.append((meeting, list(rows.all())))
+    return items
+
+
+async def group_ics(session: AsyncSession, group: WorkingGroup, now: datetime) -> bytes:
+    """All the group's meetings and series, cancelled ones marked CANCELLED."""
+    meetings = await cal.group_meetings(session, group, include_cancelled=True)
+    return build_calendar(group.name, await _with_exceptions(session, meetings), now)
+
+
+async def meeting_ics(session: AsyncSession, meeting: Meeting, now: datetime) -> bytes:
+    return build_calendar(meeting.title, await _with_exceptions(session, [meeting]), now)
+
+
+def filename(title: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower()[:40]
+    return f"{slug or 'calendar'}.ics"

@@ -1,0 +1,280 @@
+"""The answer cards and browsing lists of the practice catalogue, without Telegram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.formatting import TELEGRAM_TEXT_LIMIT
+from bot.i18n import LANGUAGE_NAMES, translate
+from bot.practices import answers as practice_answers
+from bot.practices.answers import (
+    CAVEAT,
+    KEY_MAX,
+    QUESTION_MAX,
+    CatalogueUnavailable,
+    Match,
+    QuestionError,
+    answer_card,
+    browse_chapter,
+    browse_factsheets,
+    browse_section,
+    browse_top,
+    challenge_card,
+    clean_question,
+    decode_matches,
+    encode_matches,
+    entry_by_key,
+    entry_key,
+    entry_parent,
+    find_matches,
+    get_practice_index,
+    matches_listing,
+    no_match_text,
+    practice_index,
+)
+from bot.practices.catalogue import Catalogue, builtin_dir, default_catalogue, load
+from bot.practices.search import PracticeIndex
+
+LANGS = ("en", "fr", "sw", "es", "ln")
+
+
+@pytest.fixture(scope="module")
+def index() -> PracticeIndex:
+    return practice_index()
+
+
+@pytest.fixture(scope="module")
+def catalogue(index: PracticeIndex) -> Catalogue:
+    return index.catalogue
+
+
+def _headings_on(card_text: str, catalogue: Catalogue, entry_id: str, lang: str) -> list[int]:
+    entry = catalogue[entry_id]
+    return [i for i, group in enumerate(entry.practices)
+            if f"<b>{group.heading_in(lang).text}</b>" in card_text]
+
+
+def _pages(first, following):
+    """Every page of a card: the first, then `following(start)` while there is more."""
+    pages = [first]
+    while pages[-1].next_start is not None:
+        pages.append(following(pages[-1].next_start))
+    return pages
+
+
+@pytest.mark.parametrize(("question", "lang", "expected"), [
+    ("what should we do if the mining police arrest protesters?", "en", "2.8.d"),
+    ("que faire si le gouverneur ignore l'accord signé à Kinshasa ?", "fr", "1.1.c"),
+    ("polisi waliwakamata waandamanaji", "sw", "2.8.d"),
+])
+def test_find_matches(index: PracticeIndex, question: str, lang: str, expected: str) -> None:
+    matches = find_matches(index, question, lang)
+    assert matches[0].entry_id == expected
+    assert 1 <= len(matches) <= practice_answers.MATCH_LIMIT
+    assert all(len(m.practices) <= practice_answers.ANSWER_PRACTICES for m in matches)
+
+
+@pytest.mark.parametrize("question", ["hello", "thanks", "what's the weather tomorrow",
+                                      "bonjour", "?!"])
+def test_small_talk_finds_nothing(index: PracticeIndex, question: str) -> None:
+    assert find_matches(index, question, "en") == []
+
+
+def test_answer_card_shows_the_best_matching_practices_first(index, catalogue) -> None:
+    match = find_matches(index, "what should we do if the mining police arrest protesters?",
+                         "en")[0]
+    card = answer_card(catalogue, match, "en")
+    assert card.entry_id == "2.8.d" and not card.fallback
+    assert card.text.startswith(f"<b>2.8.d</b> · <b>{catalogue['2.8.d'].title['en']}</b>")
+    assert _headings_on(card.text, catalogue, "2.8.d", "en") == sorted(match.practices)
+    assert (f"The most relevant good practices ({len(match.practices)} of "
+            f"{len(catalogue['2.8.d'].practices)}):") in card.text
+    assert card.text.endswith(f"<i>{CAVEAT}</i>")
+    assert card.next_start == len(match.practices)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("entry_id", ["1.1.a", "1.1.c", "2.8.d", "icwg"])
+def test_pages_show_every_practice_once(catalogue, lang: str, entry_id: str) -> None:
+    entry = catalogue[entry_id]
+    match = Match(entry_id, (len(entry.practices) - 1, 1))
+    answers = _pages(answer_card(catalogue, match, lang),
+                     lambda start: answer_card(catalogue, match, lang, start))
+    browsing = _pages(challenge_card(catalogue, entry, lang),
+                      lambda start: challenge_card(catalogue, entry, lang, start))
+    for pages in (answers, browsing):
+        shown = [i for page in pages for i in _headings_on(page.text, catalogue, entry_id, lang)]
+        assert sorted(shown) == list(range(len(entry.practices)))
+        assert all(len(page.text) <= TELEGRAM_TEXT_LIMIT for page in pages)
+        assert all(page.text.endswith(f"<i>{translate(CAVEAT, lang)}</i>") for page in pages)
+    assert _headings_on(answers[0].text, catalogue, entry_id, lang) == sorted(match.practices)
+
+
+def test_translated_entries_need_no_note(catalogue) -> None:
+    card = challenge_card(catalogue, catalogue["2.8.d"], "fr")
+    assert not card.fallback and "anglais" not in card.text
+    assert catalogue["2.8.d"].summary["fr"] in card.text
+
+
+@pytest.mark.parametrize("lang", ["sw", "es", "ln"])
+def test_untranslated_texts_come_in_english_with_a_note(catalogue, lang: str) -> None:
+    card = challenge_card(catalogue, catalogue["2.8.d"], lang)
+    assert card.fallback
+    note = translate("Parts of this entry are not translated into {language} yet; they are shown "
+                     "in English.", lang, language=LANGUAGE_NAMES[lang])
+    assert f"<i>{note}</i>" in card.text
+    assert catalogue["2.8.d"].title[lang] in card.text
+    assert catalogue["2.8.d"].practices[0].points[0].text["en"] in card.text
+
+
+def test_sources_are_cited_and_explained(catalogue) -> None:
+    card = challenge_card(catalogue, catalogue["2.8.d"], "fr", start=6)
+    assert "<i>(VPs: 5; MIGA: III-18-19)</i>" in card.text
+    name = catalogue.glossary["VPs"].name["fr"]
+    assert f"VPs = {name}" in card.text and "<i>Sources :" in card.text
+
+
+def test_entries_without_practices_say_so(catalogue) -> None:
+    card = answer_card(catalogue, Match("1.2.a", ()), "en")
+    assert "The toolkit gives no good practices for this challenge yet." in card.text
+    assert catalogue["1.2.a"].summary["en"] in card.text
+    assert f"<b>1.2.c</b> {catalogue['1.2.c'].title['en']}" in card.text  # related
+    assert card.next_start is None and card.text.endswith(f"<i>{CAVEAT}</i>")
+    assert answer_card(catalogue, Match("1.2.a", ()), "en", start=1) is None
+
+
+def test_cards_of_unknown_entries_or_pages_are_none(catalogue) -> None:
+    assert answer_card(catalogue, Match("9.9.z", (0,)), "en") is None
+    assert answer_card(catalogue, Match("2.8.d", (0,)), "en", start=13) is None
+    assert answer_card(catalogue, Match("2.8.d", (0,)), "en", start=-1) is None
+    assert challenge_card(catalogue, catalogue["icwg"], "en", start=6) is None
+    card = answer_card(catalogue, Match("2.8.d", (99, 2, 2)), "en")  # stale group numbers
+    assert _headings_on(card.text, catalogue, "2.8.d", "en") == [2]
+
+
+def _operator_catalogue(tmp_path: Path, title: str, points: int, size: int) -> Catalogue:
+    text = ("Keep <b>calm</b> & carry on; " * 200)[:size]
+    entry = {
+        "id": "big-sheet", "kind": "factsheet", "has_practices": True,
+        "title": {"en": title}, "summary": {"en": "A & B <i>summary</i>."},
+        "practices": [{"heading": {"en": f"Group {n}"}, "sources": ["VPs: 4"],
+                       "points": [{"text": {"en": text}}] * points} for n in range(5)],
+    }
+    (tmp_path / "big-sheet.yaml").write_text(yaml.safe_dump(entry), encoding="utf-8")
+    return load([builtin_dir(), tmp_path])
+
+
+def test_catalogue_text_is_escaped(tmp_path: Path) -> None:
+    catalogue = _operator_catalogue(tmp_path, "Fish & <chips>", points=1, size=40)
+    card = challenge_card(catalogue, catalogue["big-sheet"], "en")
+    assert "<b>Fish &amp; &lt;chips&gt;</b>" in card.text
+    assert "A &amp; B &lt;i&gt;summary&lt;/i&gt;." in card.text
+    assert "Keep &lt;b&gt;calm&lt;/b&gt; &amp; carry on;" in card.text
+
+
+@pytest.mark.parametrize("limit", [TELEGRAM_TEXT_LIMIT, 1500])
+def test_long_practices_are_split_or_clipped_to_fit(tmp_path: Path, limit: int) -> None:
+    catalogue = _operator_catalogue(tmp_path, "Huge", points=8, size=5000)
+    entry = catalogue["big-sheet"]
+    pages = _pages(challenge_card(catalogue, entry, "en", limit=limit),
+                   lambda start: challenge_card(catalogue, entry, "en", start, limit=limit))
+    assert len(pages) == 5  # one oversized group per page
+    for page in pages:
+        assert len(page.text) <= limit
+        assert page.text.endswith(f"<i>{CAVEAT}</i>")
+        assert "…" in page.text
+        assert "&amp" not in page.text.replace("&amp;", "")  # no entity cut in half
+
+
+def test_clean_question() -> None:
+    assert clean_question("  what\n should   we do?  ") == "what should we do?"
+    for text, code in [(None, "empty"), ("   ", "empty"), ("x" * (QUESTION_MAX + 1), "long")]:
+        with pytest.raises(QuestionError) as info:
+            clean_question(text)
+        assert info.value.code == code
+    assert clean_question("x" * QUESTION_MAX) == "x" * QUESTION_MAX
+
+
+def test_matches_keep_no_question_text_and_survive_storage() -> None:
+    matches = [Match("2.8.d", (6, 1)), Match("icwg", ())]
+    stored = encode_matches(matches)
+    assert stored == [["2.8.d", [6, 1]], ["icwg", []]]
+    assert decode_matches(stored) == matches
+    for broken in (None, "2.8.d", [["2.8.d"]], [["2.8.d", ["x"]]], [[1, []]], [["a", [-1]]],
+                   {"a": 1}):
+        assert decode_matches(broken) == []
+
+
+def test_matches_listing(catalogue) -> None:
+    listing = matches_listing(catalogue, [Match("2.8.d", ()), Match("gone", ()),
+                                          Match("icwg", ())], "fr")
+    assert listing.text.splitlines()[0] == "Réponses à votre question :"
+    assert [(c.ref, c.label) for c in listing.choices] == [("0", "1. 2.8.d"), ("2", "3. icwg")]
+
+
+def test_entry_keys_fit_in_buttons(tmp_path: Path) -> None:
+    catalogue = default_catalogue()
+    assert entry_key("2.8.d") == "2.8.d"
+    assert entry_by_key(catalogue, "2.8.d") is catalogue["2.8.d"]
+    for forged in ("9.9.z", "~000000000000", "", "2.8.D "):
+        assert entry_by_key(catalogue, forged) is None
+    long_id = "a-very-long-fact-sheet-name-for-operators"
+    key = entry_key(long_id)
+    assert len(key) <= KEY_MAX and key != long_id and key == entry_key(long_id)
+    assert entry_by_key(catalogue, long_id) is None  # a long id only travels as its digest
+
+
+def test_browsing_lists(catalogue) -> None:
+    top = browse_top(catalogue, "en")
+    assert [(c.level, c.ref) for c in top.choices] == [
+        ("chapter", "1"), ("chapter", "2"), ("factsheets", "")]
+    assert top.parent is None
+    chapter = browse_chapter(catalogue, 2, "fr")
+    assert [c.ref for c in chapter.choices] == ["2.8"] and chapter.parent == ("top", "")
+    assert "Chapitre 2" in chapter.text
+    section = browse_section(catalogue, "1.1", "sw")
+    assert [c.ref for c in section.choices] == ["1.1.a", "1.1.b", "1.1.c"]
+    assert section.parent == ("chapter", "1")
+    assert catalogue["1.1.a"].title["sw"] in section.text
+    assert [c.ref for c in browse_factsheets(catalogue, "en").choices] == ["icwg"]
+    assert browse_chapter(catalogue, 3, "en") is None  # no entries there yet
+    assert browse_chapter(catalogue, 42, "en") is None
+    assert browse_section(catalogue, "2.3", "en") is None
+    assert browse_section(catalogue, "9.9", "en") is None
+    assert entry_parent(catalogue["2.8.d"]) == ("section", "2.8")
+    assert entry_parent(catalogue["icwg"]) == ("factsheets", "")
+
+
+def test_no_match_text_points_to_browsing() -> None:
+    for lang in LANGS:
+        assert "/practices" in no_match_text(lang)
+        assert "/practices" in no_match_text(lang, asked=False)
+        assert "/help" in no_match_text(lang, asked=False)
+
+
+def test_the_index_is_built_once_per_set_of_directories(tmp_path: Path) -> None:
+    assert practice_index() is practice_index()
+    operator = tmp_path / "operator"
+    operator.mkdir()
+    built = practice_index([operator])
+    assert built is practice_index([operator]) is practice_index([tmp_path / "." / "operator"])
+    assert built is not practice_index()
+    assert practice_answers.index_is_built([operator])
+
+
+async def test_the_index_is_built_off_the_event_loop(tmp_path: Path) -> None:
+    index = await get_practice_index([tmp_path])
+    assert index is await get_practice_index([tmp_path]) is practice_index([tmp_path])
+
+
+def test_a_broken_catalogue_is_not_cached(tmp_path: Path) -> None:
+    operator = tmp_path / "broken"
+    with pytest.raises(CatalogueUnavailable) as info:
+        practice_index([operator])  # not a directory yet
+    assert info.value.errors == 1
+    assert not practice_answers.index_is_built([operator])
+    operator.mkdir()
+    assert isinstance(practice_index([operator]), PracticeIndex)

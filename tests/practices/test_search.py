@@ -1,0 +1,175 @@
+"""Search of the practice catalogue: accuracy, languages, typos, result shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.practices.catalogue import Catalogue, Entry, default_catalogue
+from bot.practices.search import (
+    PracticeIndex,
+    default_index,
+    evaluate,
+    fold,
+    load_eval_cases,
+    read_eval_cases,
+    search,
+)
+
+EVAL_FILE = Path(__file__).resolve().parents[1] / "data" / "practice_questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def index() -> PracticeIndex:
+    return PracticeIndex(default_catalogue())
+
+
+def _top(index: PracticeIndex, query: str, lang: str, k: int = 1) -> list[str]:
+    return [result.id for result in index.search(query, lang, limit=k)]
+
+
+def test_evaluation_set_is_large_and_multilingual() -> None:
+    cases = load_eval_cases(EVAL_FILE)
+    assert len(cases) >= 40
+    by_lang = {lang: sum(case.lang == lang for case in cases) for lang in ("en", "fr", "es", "sw")}
+    assert all(count >= 8 for count in by_lang.values()), by_lang
+    known = set(default_catalogue().entries)
+    assert all(set(case.expect) <= known for case in cases)
+
+
+def test_accuracy_on_the_evaluation_set(index: PracticeIndex) -> None:
+    report = evaluate(index, load_eval_cases(EVAL_FILE))
+    misses = [(m.case.q, m.case.expect, m.got) for m in report.misses]
+    assert report.top3_accuracy >= 0.90, misses
+    assert report.top1_accuracy >= 0.75, misses
+
+
+@pytest.mark.parametrize(("query", "lang", "expected"), [
+    ("what should we do if the mining police arrest protesters?", "en", "2.8.d"),
+    ("que faire si le gouverneur ignore l'accord signé à Kinshasa ?", "fr", "1.1.c"),
+    ("¿cómo convencer al gobierno de adoptar los Principios Voluntarios?", "es", "1.1.b"),
+    ("askari hawajalipwa mishahara", "sw", "2.8.c"),
+    ("Guvernema emoni ntina te ya Mibeko ya bolingi", "ln", "1.1.b"),
+])
+def test_questions_users_ask(index: PracticeIndex, query: str, lang: str, expected: str) -> None:
+    assert _top(index, query, lang) == [expected]
+
+
+@pytest.mark.parametrize(("typo", "clean", "lang"), [
+    ("the mining polise arested the protestors", "the mining police arrested the protesters",
+     "en"),
+    ("le gouverneur ignor l'acord signé avec le ministere", "le gouverneur ignore l'accord "
+     "signé avec le ministère", "fr"),
+    ("la polisia golpeo a los manifestantes", "la policía golpeó a los manifestantes", "es"),
+    ("wanajesh hawana mafunzo ya haki za binadam", "wanajeshi hawana mafunzo ya haki za binadamu",
+     "sw"),
+])
+def test_misspelt_questions_find_the_same_answer(index: PracticeIndex, typo: str, clean: str,
+                                                 lang: str) -> None:
+    assert _top(index, typo, lang) == _top(index, clean, lang)
+    assert _top(index, typo, lang) != []
+
+
+def test_accents_and_case_do_not_matter(index: PracticeIndex) -> None:
+    assert fold("Sécurité, ŒUVRE, Niño") == "securite, oeuvre, nino"
+    accented = index.search("Les soldes des policiers ne sont pas payées", "fr", limit=3)
+    plain = index.search("LES SOLDES DES POLICIERS NE SONT PAS PAYEES", "fr", limit=3)
+    assert [r.id for r in accented] == [r.id for r in plain]
+    assert [r.score for r in accented] == pytest.approx([r.score for r in plain])
+
+
+def test_other_languages_are_a_fallback(index: PracticeIndex) -> None:
+    # A French question from a user whose language is English still finds its answer,
+    # and the answer comes in the user's language.
+    result = index.search("le gouverneur ignore l'accord signé avec le ministère", "en")[0]
+    assert result.id == "1.1.c"
+    assert (result.lang, result.fallback) == ("en", False)
+    assert result.title == default_catalogue()["1.1.c"].title["en"]
+
+
+def test_missing_translations_fall_back_to_english(index: PracticeIndex) -> None:
+    result = index.search("bapolisi bakangi bato oyo bazalaki kotombokela", "ln", limit=5)
+    assert result, "a Lingala question finds something"
+    assert all(r.lang == "ln" and not r.fallback for r in result)
+    headings = [hit for r in result for hit in r.practices]
+    assert any(hit.lang == "ln" for hit in headings)
+    hit = index.search("how can villagers complain anonymously", "ln")[0].practices[0]
+    group = default_catalogue()["2.8.d"].practices[hit.index]
+    assert (hit.heading, hit.lang) == (group.heading.get("ln", group.heading["en"]),
+                                       "ln" if "ln" in group.heading else "en")
+
+
+def _tiny_catalogue() -> Catalogue:
+    def entry(entry_id: str, en: str, fr: str) -> Entry:
+        return Entry(id=entry_id, chapter=9, section="9.1", has_practices=False,
+                     title={"en": en, "fr": fr}, summary={"en": en, "fr": fr})
+
+    return Catalogue({
+        "9.1.a": entry("9.1.a", "Convoy escort on the road", "Les camions"),
+        "9.1.b": entry("9.1.b", "Trucks", "Convoy escort sur la route"),
+        "9.1.c": entry("9.1.c", "Water supply", "Eau potable"),
+    })
+
+
+def test_the_users_language_ranks_first() -> None:
+    index = PracticeIndex(_tiny_catalogue())
+    assert _top(index, "convoy escort", "en", 3) == ["9.1.a", "9.1.b"]
+    assert _top(index, "convoy escort", "fr", 3) == ["9.1.b", "9.1.a"]
+
+
+def test_result_shape_and_order(index: PracticeIndex) -> None:
+    results = index.search("police abuses against protesters", "en", limit=4)
+    assert 1 <= len(results) <= 4
+    scores = [r.score for r in results]
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+    data = results[0].to_dict()
+    assert set(data) == {"id", "title", "score", "practices"}
+    assert all(set(p) == {"index", "heading", "score"} for p in data["practices"])
+    assert len(results[0].practices) <= 3
+
+
+def test_best_matching_practice_groups(index: PracticeIndex) -> None:
+    result = index.search("how can villagers complain anonymously about soldiers", "en")[0]
+    assert result.id == "2.8.d"
+    grievance = result.practices[0]
+    assert "grievance mechanism" in grievance.heading
+    assert result.practices[0].score >= max(hit.score for hit in result.practices)
+    report = index.search("la police a arrêté des manifestants", "fr")[0]
+    assert report.practices[0].heading == "Signaler les abus"
+
+
+def test_challenges_without_practices_are_found_and_marked(index: PracticeIndex) -> None:
+    result = index.search("where do the royalties we pay go?", "en")[0]
+    assert result.id == "1.2.b"
+    assert result.has_practices is False and result.practices == ()
+
+
+def test_questions_without_content_words_find_nothing(index: PracticeIndex) -> None:
+    assert index.search("what should we do?", "en") == []
+    assert index.search("   ", "fr") == []
+    assert index.search("police", "en", limit=0) == []
+
+
+def test_unknown_language_is_treated_as_english(index: PracticeIndex) -> None:
+    assert _top(index, "mining police", "pt", 3) == _top(index, "mining police", "en", 3)
+    assert _top(index, "polisi", "sw-TZ", 3) == _top(index, "polisi", "sw", 3)
+
+
+def test_default_index_is_built_once() -> None:
+    assert default_index() is default_index()
+    assert search("soldiers training human rights", "en")[0].id == "2.8.b"
+
+
+def test_reading_evaluation_lines() -> None:
+    lines = ['{"q": "a", "expect": ["1.1.a"]}', "", "# comment",
+             '{"q": "b", "lang": "fr-FR", "expect": "2.8.d"}']
+    cases = read_eval_cases(lines, default_lang="sw")
+    assert [(c.q, c.lang, c.expect, c.line) for c in cases] == [
+        ("a", "sw", ("1.1.a",), 1), ("b", "fr", ("2.8.d",), 4)]
+    with pytest.raises(ValueError, match="line 2"):
+        read_eval_cases(['{"q": "a", "expect": ["x"]}', "{not json"])
+    with pytest.raises(ValueError, match="expect"):
+        read_eval_cases(['{"q": "a", "expect": []}'])
+    with pytest.raises(ValueError, match="language"):
+        read_eval_cases(['{"q": "a", "lang": "de", "expect": ["x"]}'])

@@ -1,0 +1,117 @@
+"""Start-up pieces: command menus per language and scope, the ticker, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from aiogram import Dispatcher
+from sqlalchemy import inspect
+
+from bot.app import set_command_menus
+from bot.delivery.scheduler import Ticker
+from bot.local_api import LocalTelegram
+from storage.migrate import current, heads
+
+
+async def test_command_menus_per_language_and_scope():
+    local = LocalTelegram(Dispatcher())
+    assert await set_command_menus(local.bot) is True
+    calls = local.api.sent("setMyCommands")
+    assert len(calls) == 11  # 5 languages x (private, group) + the default scope
+    scopes = {(c.params.get("language_code"), c.params["scope"]["type"]) for c in calls}
+    assert ("fr", "all_private_chats") in scopes and ("ln", "all_group_chats") in scopes
+    french_private = next(c for c in calls if c.params.get("language_code") == "fr"
+                          and c.params["scope"]["type"] == "all_private_chats")
+    commands = {c["command"]: c["description"] for c in french_private.params["commands"]}
+    assert commands["language"] == "Choisir votre langue"
+    assert "setup" not in commands
+    group_commands = next(c for c in calls if c.params.get("language_code") is None
+                          and c.params["scope"]["type"] == "all_group_chats")
+    assert {"setup", "join", "members"} <= {c["command"] for c in group_commands.params["commands"]}
+    await local.bot.session.close()
+
+
+async def test_server_without_command_menus_does_not_stop_the_bot():
+    local = LocalTelegram(Dispatcher())
+    local.api.unsupported.add("setMyCommands")
+    assert await set_command_menus(local.bot) is False
+    await local.bot.session.close()
+
+
+async def test_ticker_runs_every_job_with_the_controlled_clock():
+    instant = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    ticker = Ticker(30, clock=lambda: instant)
+    seen: list[datetime] = []
+
+    async def failing(now):
+        raise RuntimeError("boom")
+
+    async def recording(now):
+        seen.append(now)
+
+    ticker.add("failing", failing)
+    ticker.add("recording", recording)
+    await ticker.tick()
+    assert seen == [instant] and ticker.last_tick == instant
+
+
+async def test_ticker_stop_waits_for_the_tick_in_progress():
+    ticker = Ticker(3600)
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+
+    async def slow(now):
+        started.set()
+        await release.wait()
+        finished.append(True)
+
+    ticker.add("slow", slow)
+    ticker.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    stopping = asyncio.create_task(ticker.stop())
+    await asyncio.sleep(0)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=5)
+    assert finished == [True]
+
+
+async def test_ticker_starts_inside_the_running_loop():
+    ticker = Ticker(3600)
+    ran = asyncio.Event()
+
+    async def job(now):
+        ran.set()
+
+    ticker.add("job", job)
+    ticker.start()
+    try:
+        await asyncio.wait_for(ran.wait(), timeout=5)  # the first tick is immediate
+    finally:
+        ticker.shutdown()
+
+
+async def test_migrations_create_the_schema(database):
+    assert await current(database) == heads()
+    async with database.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"working_group", "person", "membership", "outbox", "alembic_version"} <= tables
+
+
+async def test_migrations_match_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import storage.agenda_tables  # noqa: F401
+    import storage.calendar_tables  # noqa: F401
+    import storage.report_tables  # noqa: F401
+
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with database.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
