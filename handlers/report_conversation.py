@@ -15,8 +15,15 @@ from aiogram.types import InlineKeyboardMarkup, Message, TelegramObject
 
 from bot.config import LANGUAGES, Settings
 from bot.i18n import _
-from bot.services.report_crypto import ReportCipher, ReportKeyError, get_cipher
-from bot.services.report_drafts import STEPS, draft_of, open_secret, seal_secret, tracked
+from bot.services.report_crypto import ReportKeyError, get_cipher
+from bot.services.report_drafts import (
+    STEPS,
+    DraftCipher,
+    draft_of,
+    open_secret,
+    seal_secret,
+    tracked,
+)
 from bot.services.reports import Draft, ReportError, add_part
 from handlers.common import RouterTemplate
 from handlers.report_texts import btn, kb, report_error_text
@@ -47,25 +54,27 @@ STEP_STATES = {
 assert tuple(STEP_STATES) == STEPS
 
 
-# The cipher of the update being handled, for the draft kept in the conversation state: what a
-# reporter has written sits there encrypted until it is filed (the FSM storage may be Redis).
-_cipher: ContextVar[ReportCipher | None] = ContextVar("report_cipher", default=None)
-
-
-def _quiet_cipher(settings: Settings) -> ReportCipher | None:
-    try:
-        return get_cipher(settings.data_dir)
-    except ReportKeyError:
-        return None
+# The cipher of the update being handled, for the conversation kept in the FSM storage: the
+# whole conversation (draft, language, group, messages to delete) is one sealed entry, under the
+# dispatcher's conversation key (random, never in the configuration nor on disk).
+_cipher: ContextVar[DraftCipher | None] = ContextVar("draft_cipher", default=None)
 
 
 async def read_secret(state: FSMContext) -> dict:
-    """The encrypted part of the draft: place, time and what happened."""
+    """The conversation: everything it keeps is sealed."""
     return open_secret(await state.get_data(), _cipher.get())
 
 
 async def put_secret(state: FSMContext, **fields: object) -> None:
-    await state.update_data(seal_secret(await state.get_data(), _cipher.get(), **fields))
+    await state.set_data(seal_secret(await state.get_data(), _cipher.get(), **fields))
+
+
+def _report_key_usable(settings: Settings) -> bool:
+    try:
+        get_cipher(settings.data_dir)
+    except ReportKeyError:
+        return False
+    return True
 
 
 class _ReporterContext(BaseMiddleware):
@@ -77,9 +86,11 @@ class _ReporterContext(BaseMiddleware):
         event: TelegramObject, data: dict[str, Any],
     ) -> Any:
         state: FSMContext | None = data.get("state")
-        language = (await state.get_data()).get("language") if state is not None else None
+        # Without a usable report key nothing can be filed: keep nothing of a draft either.
         settings: Settings | None = data.get("settings")
-        token = _cipher.set(None if settings is None else _quiet_cipher(settings))
+        usable = settings is not None and _report_key_usable(settings)
+        token = _cipher.set(data.get("draft_cipher") if usable else None)
+        language = (await read_secret(state)).get("language") if state is not None else None
         try:
             if language in LANGUAGES:
                 data["locale"] = language
@@ -102,7 +113,8 @@ class ReporterRouter(RouterTemplate):
 
 # -- small helpers -------------------------------------------------------------------------------
 async def track(state: FSMContext, *message_ids: int) -> None:
-    await state.update_data(messages=tracked(await state.get_data(), *message_ids))
+    if _cipher.get() is not None:  # without it nothing is kept, message ids included
+        await put_secret(state, messages=tracked(await read_secret(state), *message_ids))
 
 
 async def say(target: Message, state: FSMContext, text: str,
@@ -117,7 +129,7 @@ def user_id_of(message: Message) -> int:
 
 
 async def read_draft(state: FSMContext) -> Draft:
-    return draft_of(await state.get_data(), _cipher.get())
+    return draft_of(await read_secret(state))
 
 
 def part_of(message: Message) -> tuple[str, str] | None:
@@ -155,16 +167,33 @@ async def collect(message: Message, state: FSMContext, done_action: str) -> None
 
 async def wipe(bot: Bot, chat_id: int, state: FSMContext) -> int:
     deleted = 0
-    for message_id in (await state.get_data()).get("messages", []):
+    for message_id in (await read_secret(state)).get("messages", []):
         try:
             if await bot.delete_message(chat_id, message_id):
                 deleted += 1
         except TelegramAPIError:
             continue
-    await state.update_data(messages=[])
+    if _cipher.get() is not None:
+        await put_secret(state, messages=[])
     return deleted
 
 
-def current_cipher() -> ReportCipher | None:
-    """The draft's cipher for the update being handled (None when the report key is missing)."""
+WIPE_MAX = 300  # messages of one report at most, its receipt included
+
+
+async def wipe_range(bot: Bot, chat_id: int, first: int, last: int) -> int:
+    """Delete the messages `first` to `last` of a private chat (a filed report's, whose ids
+    are not kept anywhere)."""
+    deleted = 0
+    for message_id in range(max(first, last - WIPE_MAX), last + 1):
+        try:
+            if await bot.delete_message(chat_id, message_id):
+                deleted += 1
+        except TelegramAPIError:
+            continue
+    return deleted
+
+
+def current_cipher() -> DraftCipher | None:
+    """The conversation's cipher for the update being handled."""
     return _cipher.get()

@@ -19,6 +19,7 @@ from bot.i18n import _, translate
 from bot.services.report_crypto import ReportCipher, ReportUnreadable, parse_receipt
 from bot.services.reports import (
     KIND_REPLY,
+    Counters,
     ReportError,
     add_reporter_info,
     case_by_receipt,
@@ -78,7 +79,7 @@ async def status_link(message: Message) -> None:
 @router.message(Command("status"), F.chat.type == "private")
 async def status_command(
     message: Message, command: CommandObject, state: FSMContext, session: AsyncSession,
-    settings: Settings,
+    settings: Settings, report_counters: Counters,
 ) -> None:
     await state.clear()
     if not command.args:
@@ -98,14 +99,13 @@ async def status_command(
         await message.answer(unavailable_text())
         return
     try:
-        case = await case_by_receipt(session, cipher, receipt, user_id_of(message),
-                                     datetime.now(UTC))
+        case = await case_by_receipt(session, cipher, report_counters, receipt,
+                                     user_id_of(message), datetime.now(UTC))
     except ReportError as err:
         await message.answer(report_error_text(err.code, **err.params))
         return
     await state.set_state(StatusForm.viewing)
-    await state.update_data(language=case.language)
-    await put_secret(state, case=case.id)  # even the case number is kept encrypted
+    await put_secret(state, language=case.language, case=case.id)  # all of it sealed
     await _show_status(message, state, session, cipher, case, case.language)
 
 

@@ -27,6 +27,7 @@ from bot.services.report_drafts import emergency_groups, group_choice, previous_
 from bot.services.reports import (
     WHEN_MAX,
     WHERE_MAX,
+    Counters,
     ReportError,
     check_draft,
     check_report_allowed,
@@ -38,9 +39,11 @@ from bot.services.reports import (
 from handlers.common import private_link_keyboard
 from handlers.report_conversation import (
     STEP_STATES,
+    WIPE_MAX,
     ReporterRouter,
     ReportForm,
     StatusForm,
+    wipe_range,
 )
 from handlers.report_conversation import collect as _collect
 from handlers.report_conversation import put_secret as _put_secret
@@ -68,7 +71,6 @@ from handlers.report_texts import (  # noqa: F401  (re-exported for the other re
 from handlers.report_texts import btn as _btn
 from handlers.report_texts import day_text as _day
 from handlers.report_texts import kb as _kb
-from storage.database import Database
 from storage.models import Person, WorkingGroup
 
 router = ReporterRouter("reports")
@@ -94,7 +96,7 @@ async def report_in_group(message: Message, bot: Bot, group: WorkingGroup | None
 @router.message(Command("report"), F.chat.type == "private")
 async def report_start(
     message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
-    command: CommandObject, person: Person | None,
+    command: CommandObject, person: Person | None, report_counters: Counters,
 ) -> None:
     await state.clear()
     await _track(state, message.message_id)
@@ -103,7 +105,7 @@ async def report_start(
         await message.answer(unavailable_text())
         return
     try:
-        await check_report_allowed(session, cipher, _user_id(message), datetime.now(UTC))
+        await check_report_allowed(report_counters, _user_id(message), datetime.now(UTC))
     except ReportError as err:
         await message.answer(report_error_text(err.code, **err.params))
         return
@@ -117,10 +119,10 @@ async def report_start(
             await message.answer(_("This report link is not valid. Ask your working group for "
                                    "its report link."))
             return
-        await state.update_data(group_id=group.id)
+        await _put_secret(state, group_id=group.id)
     elif person is not None:
         candidates = [g.id for g, _m in await groups_of(session, person)]
-        await state.update_data(candidates=candidates)
+        await _put_secret(state, candidates=candidates)
     await state.set_state(ReportForm.language)
     rows = [[_btn(LANGUAGE_NAMES[c], "lang", c)] for c in ("sw", "fr", "ln", "en", "es")]
     await _say(message, state, _("Choose the language of your report:"),
@@ -136,10 +138,10 @@ async def language_chosen(
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
     await query.answer()
-    await state.update_data(language=callback_data.value)
+    await _put_secret(state, language=callback_data.value)
     with i18n.use_locale(callback_data.value):
         await query.message.edit_reply_markup(reply_markup=None)
-        data = await state.get_data()
+        data = await _secret(state)
         if data.get("group_id") is None:
             candidates = data.get("candidates") or []
             if not candidates:
@@ -152,7 +154,7 @@ async def language_chosen(
             if len(candidates) > 1:
                 await _ask_group(query.message, state, session, candidates)
                 return
-            await state.update_data(group_id=candidates[0], candidates=[])
+            await _put_secret(state, group_id=candidates[0], candidates=[])
         await _show(query.message, state, "notice")
 
 
@@ -172,14 +174,14 @@ async def _ask_group(message: Message, state: FSMContext, session: AsyncSession,
 
 @router.callback_query(ReportCb.filter(F.action == "group"), ReportForm.group)
 async def group_chosen(query: CallbackQuery, callback_data: ReportCb, state: FSMContext) -> None:
-    chosen = group_choice(await state.get_data(), callback_data.value)
+    chosen = group_choice(await _secret(state), callback_data.value)
     if not isinstance(query.message, Message) or chosen is False:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     if chosen is not None:
-        await state.update_data(group_id=chosen, candidates=[])
+        await _put_secret(state, group_id=chosen, candidates=[])
     await _show(query.message, state, "notice")
 
 
@@ -212,7 +214,7 @@ async def category_chosen(query: CallbackQuery, callback_data: ReportCb,
     if callback_data.value not in CATEGORY_LABELS:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
-    await state.update_data(category=callback_data.value)
+    await _put_secret(state, category=callback_data.value)
     await _next(query, state, "danger")
 
 
@@ -223,7 +225,7 @@ async def danger_chosen(query: CallbackQuery, callback_data: ReportCb, state: FS
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
     urgent = callback_data.value == "yes"
-    await state.update_data(urgent=urgent)
+    await _put_secret(state, urgent=urgent)
     if urgent:
         await query.answer()
         await query.message.edit_reply_markup(reply_markup=None)
@@ -324,7 +326,7 @@ async def cancel_command(message: Message, state: FSMContext, bot: Bot) -> None:
 @router.callback_query(ReportCb.filter(F.action == "submit"), ReportForm.summary)
 async def submit_pressed(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, settings: Settings,
-    database: Database,
+    report_counters: Counters,
 ) -> None:
     message = query.message
     cipher = load_cipher(settings)
@@ -335,11 +337,7 @@ async def submit_pressed(
     receipt, now = new_receipt(), datetime.now(UTC)
     try:
         check_draft(draft)
-        if database.is_sqlite:  # one writer at a time: this update's transaction holds it
-            await take_report_quota(session, cipher, query.from_user.id, now)
-        else:  # a transaction of its own, see take_report_quota
-            async with database.session() as quota:
-                await take_report_quota(quota, cipher, query.from_user.id, now)
+        await take_report_quota(report_counters, query.from_user.id, now)  # not in the database
         await submit(session, cipher, draft, now, receipt)
     except ReportError as err:
         await query.answer()
@@ -347,25 +345,30 @@ async def submit_pressed(
         return
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
-    messages = (await state.get_data()).get("messages", [])
-    await state.clear()
-    sent = await message.answer(receipt_text(receipt), reply_markup=_kb(
-        [_btn(_("Delete the report from this chat"), "wipe")]))
-    await state.update_data(messages=[*messages, sent.message_id], language=draft.language)
+    first = min((await _secret(state)).get("messages") or [message.message_id])
+    await state.clear()  # nothing of the report stays under the reporter's key
+    # The button carries what deleting needs: the first message of the report (the receipt is
+    # the last) and the language, so nothing has to be kept for it.
+    await message.answer(receipt_text(receipt), reply_markup=_kb(
+        [_btn(_("Delete the report from this chat"), "wipe", f"{draft.language}.{first}")]))
 
 
 @router.callback_query(ReportCb.filter(F.action == "wipe"))
-async def wipe_pressed(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
-    if not isinstance(query.message, Message) or query.message.chat.type != "private":
+async def wipe_pressed(query: CallbackQuery, callback_data: ReportCb, state: FSMContext,
+                       bot: Bot, i18n: CatalogI18n) -> None:
+    message = query.message
+    language, _sep, first = callback_data.value.partition(".")
+    if not isinstance(message, Message) or message.chat.type != "private" or (
+            not first.isdecimal() or not 0 < message.message_id - int(first) <= WIPE_MAX):
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
-    await _track(state, query.message.message_id)
-    deleted = await _wipe(bot, query.message.chat.id, state)
-    await state.clear()
     await query.answer()
-    await query.message.answer(_("Done: I deleted {count} messages of the report from this "
-                                 "chat. To leave no trace at all, delete the whole chat too."
-                                 ).format(count=deleted))
+    deleted = await wipe_range(bot, message.chat.id, int(first), message.message_id)
+    await state.clear()
+    with i18n.use_locale(language if language in LANGUAGES else current_locale()):
+        await message.answer(_("Done: I deleted {count} messages of the report from this chat. "
+                               "To leave no trace at all, delete the whole chat too."
+                               ).format(count=deleted))
 
 
 @router.message(StateFilter(ReportForm, StatusForm), F.chat.type == "private",

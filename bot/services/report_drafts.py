@@ -1,8 +1,9 @@
 """The draft of a report while it is being written, as kept in the conversation state.
 
 Plain functions over the state's dict and a cipher (no aiogram): the handlers read the dict from
-the FSM storage, call these, and write back what they return. What the reporter writes is kept
-sealed (encrypted) in the `secret` entry until the report is filed.
+the FSM storage, call these, and write back what they return. Everything the conversation keeps
+(group, category, urgency, language, place, time, what happened, the messages to delete) is one
+sealed (encrypted) `secret` entry, under a key that is neither configured nor on disk.
 """
 
 from __future__ import annotations
@@ -44,10 +45,9 @@ def seal_secret(data: dict, cipher: DraftCipher | None, **fields: object) -> dic
     return {SECRET: base64.b64encode(cipher.encrypt(merged, PURPOSE)).decode("ascii")}
 
 
-def draft_of(data: dict, cipher: DraftCipher | None) -> Draft:
-    """The whole draft: the plain entries and the sealed ones."""
-    return Draft.from_dict({**data, **open_secret(data, cipher),
-                            "language": data.get("language", "en")})
+def draft_of(opened: dict) -> Draft:
+    """The draft in the opened conversation (see `open_secret`)."""
+    return Draft.from_dict({**opened, "language": opened.get("language", "en")})
 
 
 def tracked(data: dict, *message_ids: int) -> list[int]:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
@@ -27,7 +28,7 @@ from bot.services.groups import is_secretariat, members
 from bot.services.report_crypto import ReportCipher, ReportKeyError, ReportUnreadable, get_cipher
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, OutboxStatus, Person, Role, WorkingGroup
-from storage.report_tables import ReportCase, ReportCounter, ReportEvent, ReportGroupSettings
+from storage.report_tables import ReportCase, ReportEvent, ReportGroupSettings
 
 log = logging.getLogger(__name__)
 
@@ -130,36 +131,17 @@ def check_draft(draft: Draft) -> None:
 
 
 # -- anti-abuse counters ------------------------------------------------------------------------
-def _bucket(kind: str, now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H" if kind == "receipt" else "%Y-%m-%d")
+class Counters(Protocol):
+    """Anti-abuse counters per user and period, kept where nothing links them at rest (see
+    bot/rate_limits.py): never in the database."""
+
+    async def count(self, kind: str, user_id: int, now: datetime) -> int: ...
+
+    async def hit(self, kind: str, user_id: int, now: datetime) -> int: ...
 
 
-async def counter_value(
-    session: AsyncSession, cipher: ReportCipher, kind: str, user_id: int, now: datetime
-) -> int:
-    subject = cipher.counter_hash(user_id, today_of(now))
-    row = await session.get(ReportCounter, (kind, _bucket(kind, now), subject))
-    return row.count if row is not None else 0
-
-
-async def count_hit(
-    session: AsyncSession, cipher: ReportCipher, kind: str, user_id: int, now: datetime
-) -> int:
-    subject = cipher.counter_hash(user_id, today_of(now))
-    key = (kind, _bucket(kind, now), subject)
-    row = await session.get(ReportCounter, key)
-    if row is None:
-        row = ReportCounter(kind=kind, bucket=key[1], subject=subject, count=0)
-    row.count += 1
-    session.add(row)
-    await session.flush()
-    return row.count
-
-
-async def check_report_allowed(
-    session: AsyncSession, cipher: ReportCipher, user_id: int, now: datetime
-) -> None:
-    if await counter_value(session, cipher, "report", user_id, now) >= REPORTS_PER_DAY:
+async def check_report_allowed(counters: Counters, user_id: int, now: datetime) -> None:
+    if await counters.count("report", user_id, now) >= REPORTS_PER_DAY:
         raise ReportError("too_many_reports", max=REPORTS_PER_DAY)
 
 
@@ -207,15 +189,11 @@ async def emergency_contacts(session: AsyncSession, group_ids: Iterable[int]) ->
 
 
 # -- submitting and following up ---------------------------------------------------------------
-async def take_report_quota(
-    session: AsyncSession, cipher: ReportCipher, user_id: int, now: datetime
-) -> None:
-    """Count one report against the user's daily limit (keyed hash), or refuse.
-
-    Call it in a transaction of its own, committed before `submit`: the counter row and the
-    case row must not be written by the same transaction, which a database keeps track of."""
-    await check_report_allowed(session, cipher, user_id, now)
-    await count_hit(session, cipher, "report", user_id, now)
+async def take_report_quota(counters: Counters, user_id: int, now: datetime) -> None:
+    """Count one report against the user's daily limit, or refuse. Nothing is written to the
+    database: the case's transaction holds the case only."""
+    await check_report_allowed(counters, user_id, now)
+    await counters.hit("report", user_id, now)
 
 
 async def submit(
@@ -256,17 +234,18 @@ def read_body(cipher: ReportCipher, event: ReportEvent) -> dict:
 
 
 async def case_by_receipt(
-    session: AsyncSession, cipher: ReportCipher, receipt: str, user_id: int, now: datetime
+    session: AsyncSession, cipher: ReportCipher, counters: Counters, receipt: str, user_id: int,
+    now: datetime,
 ) -> ReportCase:
-    """The case of a receipt. Wrong codes count against the user (keyed hash, per hour)."""
-    if await counter_value(session, cipher, "receipt", user_id, now) >= WRONG_CODES_PER_HOUR:
+    """The case of a receipt. Wrong codes count against the user (per hour, see Counters)."""
+    if await counters.count("receipt", user_id, now) >= WRONG_CODES_PER_HOUR:
         raise ReportError("too_many_codes", max=WRONG_CODES_PER_HOUR)
     receipt_hash = await asyncio.to_thread(cipher.receipt_hash, receipt)  # slow by design
     found = (await session.exec(
         select(ReportCase).where(ReportCase.receipt_hash == receipt_hash))).first()
     if found is not None:
         return found
-    await count_hit(session, cipher, "receipt", user_id, now)
+    await counters.hit("receipt", user_id, now)
     other_key = (await session.exec(
         select(func.count()).select_from(ReportCase)
         .where(ReportCase.key_id != cipher.key_id_hex))).one()
@@ -610,13 +589,6 @@ async def purge_delivered(session: AsyncSession) -> int:
     return result.rowcount or 0
 
 
-async def purge_counters(session: AsyncSession, now: datetime) -> int:
-    """Counters older than yesterday are useless (their day keys are gone): delete them."""
-    oldest = (today_of(now) - timedelta(days=1)).isoformat()
-    result = await session.exec(delete(ReportCounter).where(ReportCounter.bucket < oldest))
-    return result.rowcount or 0
-
-
 def register_jobs(ticker, database: Database, data_dir=None) -> None:
     """Ticker jobs: reminders, retention, reply notices and the purge of delivered notices."""
 
@@ -630,7 +602,6 @@ def register_jobs(ticker, database: Database, data_dir=None) -> None:
             await remind_overdue(session, cipher, now)
             await apply_retention(session, now, cipher)
             await notify_replies(session, cipher, now)
-            await purge_counters(session, now)
 
     async def purge_job(now: datetime) -> None:
         async with database.session() as session:
