@@ -340,3 +340,54 @@ async def test_status_keeps_no_readable_case_number_in_the_state(tg, database, r
     assert not any("Status: Received" in (m.text or "")
                    for m in tg.api.chat_messages(reporter.id))
     assert len(await _cases(database)) == 1
+
+
+class _Writes:
+    """The data-changing SQL statements the database is sent, by table."""
+
+    def __init__(self, database) -> None:
+        self.statements: list[str] = []
+        self.engine = database.engine.sync_engine
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        words = statement.lstrip().split(None, 3)
+        if words and words[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.statements.append(" ".join(words[:3]).lower())
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+async def test_reporting_writes_nothing_about_the_reporter(tg, database, amani, registered_group):
+    """A known member who changed their username files a report: no update of their person
+    row, no counter, nothing but the case in the database."""
+    renamed = LocalUser(id=amani.id, first_name="Amani", username="amani_renamed",
+                        language_code="en")
+    writes = _Writes(database)
+    try:
+        await make_report(tg, database, renamed, registered_group)
+    finally:
+        writes.close()
+    tables = {s.split()[-1].strip('"') for s in writes.statements}
+    assert tables <= {"report_case", "report_event", "outbox"}, writes.statements
+    async with database.session() as s:
+        from storage.models import Person
+
+        person = (await s.exec(select(Person).where(Person.telegram_id == amani.id))).one()
+        assert person.username == "amani"
+
+
+async def test_report_in_a_group_makes_nobody_a_member(tg, database, bahati, registered_group):
+    from storage.models import Membership, Person
+
+    await tg.send(bahati, registered_group, "/report")
+    assert "never in this group" in tg.last_text(registered_group)
+    async with database.session() as s:
+        assert (await s.exec(select(Person).where(Person.telegram_id == bahati.id))).first() \
+            is None
+        assert len((await s.exec(select(Membership))).all()) == 1  # Amani's, from /setup
