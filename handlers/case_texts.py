@@ -12,7 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.formatting import escape
 from bot.i18n import LANGUAGE_NAMES, _, translate
 from bot.services.report_crypto import ReportCipher, ReportUnreadable
-from bot.services.reports import CATEGORIES, STATUSES, MonthlyStats, history, read_body, suppressed
+from bot.services.reports import (
+    CATEGORIES,
+    STATUSES,
+    MonthlyStats,
+    history,
+    publish_month,
+    read_body,
+)
 from handlers.common import RowId
 from handlers.report_texts import CATEGORY_LABELS, category_label, day_text, status_label
 from storage.models import Person, WorkingGroup
@@ -143,16 +150,17 @@ def stats_text(stats: MonthlyStats, group: WorkingGroup, locale: str) -> str:
     if not stats.months:
         return "\n".join([*lines, "", _("No reports in the last twelve months.")])
     for month in stats.months:
-        total = sum(stats.by_category[month].values())
+        shown = publish_month(stats, month)
         lines += ["", _("<b>{month}</b>: {total} in all").format(
-            month=month, total=escape(suppressed(total) or "0"))]
+            month=month, total=escape(shown.total))]
         for category in CATEGORIES:
-            shown = suppressed(stats.by_category[month][category])
-            if shown:
-                lines.append(f"  {category_label(category, locale)}: {escape(shown)}")
-        statuses = [f"{status_label(s, locale)}: {escape(shown)}" for s in STATUSES
-                    if (shown := suppressed(stats.by_status[month][s]))]
-        lines.append("  " + _("Status: {status}").format(status="; ".join(statuses)))
+            if category in shown.by_category:
+                lines.append(f"  {category_label(category, locale)}: "
+                             f"{shown.by_category[category]}")
+        statuses = [f"{status_label(s, locale)}: {shown.by_status[s]}" for s in STATUSES
+                    if s in shown.by_status]
+        if statuses:
+            lines.append("  " + _("Status: {status}").format(status="; ".join(statuses)))
     return "\n".join(lines)
 
 
@@ -166,9 +174,9 @@ def stats_chart(stats: MonthlyStats, group: WorkingGroup, locale: str) -> bytes:
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
     bottoms = [0] * len(stats.months)
+    published = [publish_month(stats, m) for m in stats.months]
     for category in CATEGORIES:
-        values = [stats.by_category[m][category] for m in stats.months]
-        values = [v if v >= 3 else 0 for v in values]
+        values = [p.by_category.get(category, 0) for p in published]
         if any(values):
             axes.bar(stats.months, values, bottom=bottoms,
                      label=translate(label_id(category), locale))

@@ -636,6 +636,30 @@ async def monthly_stats(
     return MonthlyStats(sorted(by_category), by_category, by_status)
 
 
+@dataclass(frozen=True)
+class PublishedMonth:
+    """What may be shown of a month: the total (exact from 3 up, else "<3") and, only when no
+    count below 3 can be worked out from it, the categories and statuses counted 3 or more."""
+
+    total: str
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+
+
+def publish_month(stats: MonthlyStats, month: str) -> PublishedMonth:
+    """Cells below 3 are left out, like zeros; if what is left out of a breakdown adds up to 1
+    or 2 (the total minus the cells shown would give it away, e.g. "4 in all, Land 3"), the
+    month is shown without any breakdown."""
+    categories, statuses = stats.by_category[month], stats.by_status[month]
+    total = sum(categories.values())
+    shown_categories = {k: v for k, v in categories.items() if v >= SUPPRESS_BELOW}
+    shown_statuses = {k: v for k, v in statuses.items() if v >= SUPPRESS_BELOW}
+    left_out = (total - sum(shown_categories.values()), total - sum(shown_statuses.values()))
+    if total < SUPPRESS_BELOW or any(0 < rest < SUPPRESS_BELOW for rest in left_out):
+        shown_categories, shown_statuses = {}, {}
+    return PublishedMonth(suppressed(total) or "0", shown_categories, shown_statuses)
+
+
 def suppressed(count: int) -> str | None:
     """A count safe to publish: None for zero, "<3" for 1 and 2."""
     if count <= 0:

@@ -236,3 +236,27 @@ async def test_retention_of_a_case_whose_group_was_not_chosen(session):
         (case, date(2027, 1, 19))]
     assert await apply_retention(session, warn_at, CIPHER) == (2, 0)  # both groups warned
     assert await apply_retention(session, NOW + timedelta(days=60), CIPHER) == (0, 1)
+
+
+def test_published_statistics_give_no_count_below_three_away():
+    from collections import Counter as C  # noqa: N817
+
+    from bot.services.reports import MonthlyStats, publish_month
+
+    def month(categories: dict, statuses: dict):
+        return publish_month(MonthlyStats(["2026-11"], {"2026-11": C(categories)},
+                                          {"2026-11": C(statuses)}), "2026-11")
+
+    leaky = month({"land": 3, "harassment": 1}, {"received": 4})
+    assert leaky.total == "4" and leaky.by_category == {} and leaky.by_status == {}
+    small = month({"land": 2}, {"received": 2})
+    assert small.total == "<3" and small.by_category == {}
+    safe = month({"land": 3, "harassment": 1, "other": 2}, {"received": 3, "closed": 3})
+    assert safe.by_category == {"land": 3} and safe.by_status == {"received": 3, "closed": 3}
+    by_status = month({"land": 5}, {"received": 4, "closed": 1})
+    assert by_status.by_category == {} and by_status.by_status == {}
+    for shown in (leaky, small, safe, by_status):  # what is left out is 0 or at least 3
+        total = int(shown.total) if shown.total.isdigit() else None
+        for cells in (shown.by_category, shown.by_status):
+            if total is not None and cells:
+                assert total - sum(cells.values()) == 0 or total - sum(cells.values()) >= 3
