@@ -16,7 +16,13 @@ from bot.config import LANGUAGES, Settings
 from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, split_message
 from bot.i18n import _, translate
-from bot.services.report_crypto import ReportCipher, ReportUnreadable, parse_receipt
+from bot.services.report_crypto import (
+    ReportCipher,
+    ReportKeyError,
+    ReportUnreadable,
+    get_cipher,
+    parse_receipt,
+)
 from bot.services.reports import (
     KIND_REPLY,
     Counters,
@@ -25,6 +31,7 @@ from bot.services.reports import (
     case_by_receipt,
     history,
     read_body,
+    reply_recipient,
     set_reply_notifications,
 )
 from handlers.common import private_link_keyboard
@@ -244,11 +251,21 @@ async def notify_chosen(query: CallbackQuery, callback_data: ReportCb, state: FS
 @renderer(KIND_REPLY)
 async def render_reply(session: AsyncSession, row: OutboxMessage, now: datetime
                        ) -> Rendered | None:
+    chat_id = reply_recipient(_cipher_or_none(), row)  # sealed in the row, opened only now
+    if chat_id is None:
+        return None
     language = row.payload.get("language")
     locale = language if language in LANGUAGES else "en"
     return Rendered(translate(
         "There is a new answer to a report. Send /status with your receipt code to read it.",
-        locale))
+        locale), chat_id=chat_id)
+
+
+def _cipher_or_none() -> ReportCipher | None:
+    try:
+        return get_cipher()
+    except ReportKeyError:
+        return None
 
 
 @router.callback_query(ReportCb.filter(F.action == "close"), StateFilter(StatusForm))

@@ -9,6 +9,7 @@ encrypted content. Never who reported it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 from collections import Counter
@@ -94,6 +95,14 @@ class Draft:
 
 def today_of(now: datetime) -> date:
     return now.astimezone(UTC).date()
+
+
+def day_start(now: datetime) -> datetime:
+    """`now` coarsened to the day: what the report tables and their notices keep of a time."""
+    return datetime.combine(today_of(now), datetime.min.time(), tzinfo=UTC)
+
+
+SEALED_CHAT = 0  # an outbox row's chat id when the real one is sealed in its payload
 
 
 # -- validation of what a reporter sends ------------------------------------------------------
@@ -429,15 +438,16 @@ async def announce(
     start = window_start(now)
     for group_id in group_ids:
         for person in await secretariat_of(session, group_id):
-            if urgent:
+            if urgent:  # due at once: the start of the day is past, and tells only the day
                 key = f"{KIND_URGENT}:{group_id}:{person.id}:{secrets.token_hex(8)}"
-                kind, due = KIND_URGENT, now
+                kind, due = KIND_URGENT, day_start(now)
             else:
                 key = f"{KIND_DIGEST}:{group_id}:{person.id}:{start.isoformat()}"
                 kind, due = KIND_DIGEST, start + DIGEST_WINDOW
             added += await outbox.enqueue(session, key=key, kind=kind,
                                           chat_id=person.telegram_id, due_at=due,
-                                          payload={"group_id": group_id})
+                                          payload={"group_id": group_id},
+                                          created_at=day_start(now))
     return added
 
 
@@ -572,11 +582,27 @@ async def notify_replies(session: AsyncSession, cipher: ReportCipher, now: datet
             chat = int(cipher.decrypt(case.notify_to, "notify")["chat"])  # type: ignore[index]
         except (ReportUnreadable, KeyError, TypeError, ValueError):
             continue
+        # The row keeps no chat id in clear (0 stands for "in the payload, sealed"), and no time
+        # finer than the day; it is deleted once delivered (purge_delivered).
+        sealed = base64.b64encode(cipher.encrypt({"chat": chat}, "notify-outbox")).decode()
         added += await outbox.enqueue(
             session, key=f"{KIND_REPLY}:{secrets.token_hex(12)}", kind=KIND_REPLY,
-            chat_id=chat, due_at=now, payload={"language": case.language})
+            chat_id=SEALED_CHAT, due_at=day_start(now), created_at=day_start(now),
+            payload={"language": case.language, "to": sealed})
     await session.flush()
     return added
+
+
+def reply_recipient(cipher: ReportCipher | None, row: OutboxMessage) -> int | None:
+    """The reporter's chat of an answer notice, unsealed at send time (None if unreadable)."""
+    sealed = row.payload.get("to")
+    if cipher is None or not isinstance(sealed, str):
+        return None
+    try:
+        value = cipher.decrypt(base64.b64decode(sealed), "notify-outbox")
+        return int(value["chat"])  # type: ignore[index]
+    except (ReportUnreadable, KeyError, TypeError, ValueError):
+        return None
 
 
 async def purge_delivered(session: AsyncSession) -> int:

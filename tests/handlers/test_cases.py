@@ -165,6 +165,12 @@ async def test_reply_notice_for_a_reporter_who_asked(tg, database, amani, report
         assert await notify_replies(s, get_cipher(settings.data_dir), now) == 1
     async with database.session() as s:
         assert await notify_replies(s, get_cipher(settings.data_dir), now) == 0
+        rows = (await s.exec(select(OutboxMessage))).all()
+    # no chat id in clear at rest, and no time finer than the day in any report notice
+    assert rows and all(r.chat_id != reporter.id and str(reporter.id) not in str(r.payload)
+                        for r in rows)
+    assert all((r.created_at.hour, r.created_at.minute, r.created_at.second,
+                r.created_at.microsecond) == (0, 0, 0, 0) for r in rows)
     before = len(tg.texts(reporter.id))
     assert await _deliver(tg, database, now + timedelta(minutes=31)) >= 1
     notices = tg.texts(reporter.id)[before:]
