@@ -146,10 +146,20 @@ def step_prompt(step: str) -> tuple[str, InlineKeyboardMarkup]:
         "details such as the place they were made."), kb([btn(_("Done"), "done")], nav())
 
 
-def summary_text(draft: Draft, locale: str) -> str:
+def group_button(group: WorkingGroup, locale: str) -> str:
+    """A group as a reporter chooses it: its name and since when it is registered."""
+    return _("{group} (since {day})").format(
+        group=group.name, day=day_text(group.created_at.date(), locale))
+
+
+def summary_text(draft: Draft, group: WorkingGroup | None, locale: str) -> str:
     texts, shown = preview(draft)
-    lines = [
-        _("<b>Your report</b>"),
+    lines = [_("<b>Your report</b>")]
+    if group is not None:  # who will read it, and how long that group has existed
+        lines.append(_("To the secretariat of: {group}, a working group registered on {day}"
+                       ).format(group=escape(group.name),
+                                day=day_text(group.created_at.date(), locale)))
+    lines += [
         _("About: {category}").format(category=category_label(draft.category or "", locale)),
         _("Someone injured or in danger: {answer}").format(
             answer=_("yes") if draft.urgent else _("no")),

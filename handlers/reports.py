@@ -59,6 +59,7 @@ from handlers.report_texts import (  # noqa: F401  (re-exported for the other re
     ReportCb,
     category_label,
     emergency_text,
+    group_button,
     load_cipher,
     nav,
     receipt_text,
@@ -160,47 +161,55 @@ async def language_chosen(
 
 async def _ask_group(message: Message, state: FSMContext, session: AsyncSession,
                      candidates: list[int]) -> None:
+    """The reporter chooses the one group whose secretariat will read the report, each shown
+    with the day it was registered (a look-alike group is new). There is no "I don't know":
+    a report sent to several groups would tell each of them which groups its reporter is in."""
     await state.set_state(ReportForm.group)
     rows = []
     for group_id in candidates:
         group = await session.get(WorkingGroup, group_id)
         if group is not None:
-            rows.append([_btn(group.name, "group", str(group.id))])
-    rows.append([_btn(_("I don't know which"), "group", "any")])
-    await _say(message, state, _("Which working group is your report for? If you don't know, "
-                                 "the secretariats of your groups will all be able to read it."),
+            rows.append([_btn(group_button(group, current_locale()), "group", str(group.id))])
+    await _say(message, state, _("Which working group is your report for? Only its "
+                                 "secretariat will read it. Check the name and since when the "
+                                 "group exists; if in doubt, use the report link that your "
+                                 "group shared."),
                _kb(*rows, [_btn(_("Stop"), "cancel")]))
 
 
 @router.callback_query(ReportCb.filter(F.action == "group"), ReportForm.group)
 async def group_chosen(query: CallbackQuery, callback_data: ReportCb, state: FSMContext) -> None:
     chosen = group_choice(await _secret(state), callback_data.value)
-    if not isinstance(query.message, Message) or chosen is False:
+    if not isinstance(query.message, Message) or chosen is None:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    if chosen is not None:
-        await _put_secret(state, group_id=chosen, candidates=[])
+    await _put_secret(state, group_id=chosen, candidates=[])
     await _show(query.message, state, "notice")
 
 
 # -- the steps --------------------------------------------------------------------------------
-async def _show(message: Message, state: FSMContext, step: str) -> None:
+async def _show(message: Message, state: FSMContext, step: str,
+                session: AsyncSession | None = None) -> None:
     """Send the prompt of a step and enter its state."""
     await state.set_state(STEP_STATES[step])
     if step == "summary":
-        await _say(message, state, summary_text(await _draft(state), current_locale()),
+        draft = await _draft(state)
+        group = await session.get(WorkingGroup, draft.group_id) \
+            if session is not None and draft.group_id else None
+        await _say(message, state, summary_text(draft, group, current_locale()),
                    _kb([_btn(_("Send the report"), "submit")], nav()))
         return
     await _say(message, state, *step_prompt(step))
 
 
-async def _next(query: CallbackQuery, state: FSMContext, step: str) -> None:
+async def _next(query: CallbackQuery, state: FSMContext, step: str,
+                session: AsyncSession | None = None) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await _show(query.message, state, step)
+        await _show(query.message, state, step, session)
 
 
 @router.callback_query(ReportCb.filter(F.action == "go"), ReportForm.notice)
@@ -286,12 +295,12 @@ async def what_sent(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(ReportCb.filter(F.action == "done"), ReportForm.what)
-async def what_done(query: CallbackQuery, state: FSMContext) -> None:
+async def what_done(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     if not (await _secret(state)).get("parts"):
         await query.answer(_("Tell me first what happened: send a message, a voice note or a "
                              "photo."), show_alert=True)
         return
-    await _next(query, state, "summary")
+    await _next(query, state, "summary", session)
 
 
 @router.callback_query(ReportCb.filter(F.action == "back"), StateFilter(*STEP_STATES.values()))

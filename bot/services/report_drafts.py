@@ -62,14 +62,12 @@ def previous_step(step: str | None) -> str:
     return STEPS[STEPS.index(step) - 1]
 
 
-def group_choice(data: dict, value: str) -> int | None | bool:
-    """The group a reporter chose among their candidates: its id, None for "I don't know",
-    False when the choice is not among them."""
+def group_choice(data: dict, value: str) -> int | None:
+    """The group a reporter chose among their candidates: its id, None when the choice is not
+    among them. There is no "any of them": see handlers/reports.py's _ask_group."""
     candidates = data.get("candidates") or []
-    if value == "any":
-        return None
     if not value.isdecimal() or int(value) not in candidates:
-        return False
+        return None
     return int(value)
 
 

@@ -135,7 +135,7 @@ def check_draft(draft: Draft) -> None:
         raise ReportError("incomplete")
     if not draft.where or not draft.when or not draft.parts:
         raise ReportError("incomplete")
-    if draft.group_id is None and not draft.candidates:
+    if draft.group_id is None:  # one group only: see handlers/reports.py's _ask_group
         raise ReportError("incomplete")
 
 
@@ -212,10 +212,10 @@ async def submit(
     check_draft(draft)
     today = today_of(now)
     receipt_hash = await asyncio.to_thread(cipher.receipt_hash, receipt)  # slow by design
-    groups = [draft.group_id] if draft.group_id is not None else draft.candidates
+    groups = [draft.group_id]
     ack_days = min([(await group_settings(session, g)).ack_days for g in groups])
-    content = {"where": draft.where, "when": draft.when, "parts": draft.parts,
-               "candidates": draft.candidates if draft.group_id is None else []}
+    # The reporter's other groups are never stored: they would fingerprint the reporter.
+    content = {"where": draft.where, "when": draft.when, "parts": draft.parts}
     case = ReportCase(
         group_id=draft.group_id, key_id=cipher.key_id_hex, category=draft.category,
         urgent=bool(draft.urgent), language=draft.language, status="received",

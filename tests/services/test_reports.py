@@ -31,6 +31,7 @@ from bot.services.reports import (
     apply_retention,
     case_by_receipt,
     monthly_stats,
+    read_content,
     remind_overdue,
     set_status,
     submit,
@@ -228,8 +229,15 @@ async def test_retention_of_a_case_whose_group_was_not_chosen(session):
                                  default_timezone="UTC", default_language="en",
                                  secretariat=[secretary])
     await update_settings(session, other, retention_days=60)
-    draft = _draft(None, candidates=[group.id, other.id])
-    case = await submit(session, CIPHER, draft, NOW, "1111222233334444")
+    with pytest.raises(ReportError, match="incomplete"):  # every new report has one group
+        await submit(session, CIPHER, _draft(None, candidates=[group.id, other.id]), NOW, "1")
+    case = await submit(session, CIPHER, _draft(group.id), NOW, "1111222233334444")
+    assert set(read_content(CIPHER, case)) == {"where", "when", "parts"}  # no other groups
+    # a case filed before, with its reporter's groups, is still kept and deleted in time
+    case.group_id = None
+    case.content = CIPHER.encrypt({"where": "x", "when": "y", "parts": [],
+                                   "candidates": [group.id, other.id]}, "content")
+    session.add(case)
     await set_status(session, case, "closed", secretary, NOW)
     warn_at = NOW + timedelta(days=53)
     assert await closing_soon(session, CIPHER, group.id, warn_at.date()) == [
