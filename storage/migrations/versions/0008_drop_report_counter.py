@@ -1,7 +1,7 @@
 """drop report_counter: anti-abuse counters live in memory or in the FSM Redis, never on disk
 
-Revision ID: 0007_drop_report_counter
-Revises: 0006_occurrence_index
+Revision ID: 0008_drop_report_counter
+Revises: 0007_handled_update
 Create Date: 2026-12-02 19:55:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0007_drop_report_counter'
-down_revision = '0006_occurrence_index'
+revision = '0008_drop_report_counter'
+down_revision = '0007_handled_update'
 branch_labels = None
 depends_on = None
 
