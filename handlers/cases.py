@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, split_message
+from bot.formatting import escape
 from bot.i18n import LANGUAGE_NAMES, _, pick_locale, translate
 from bot.services.groups import is_secretariat
 from bot.services.report_crypto import ReportCipher, ReportUnreadable
@@ -59,6 +59,7 @@ from bot.services.reports import (
     update_settings,
     visible_cases,
 )
+from bot.telegram_text import split_html
 from handlers.common import RouterTemplate, RowId, require_registered
 from handlers.reports import _day, category_label, load_cipher, status_label, unavailable_text
 from storage.models import Membership, OutboxMessage, Person, WorkingGroup
@@ -141,7 +142,7 @@ async def reports_list(message: Message, session: AsyncSession, person: Person |
     lines += ["", _("Open one with /case NUMBER or a button.")]
     buttons = [_cb(f"#{c.id}", "open", c.id) for c in cases[-LIST_MAX:]]
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
-    chunks = split_message("\n".join(lines))
+    chunks = split_html("\n".join(lines))
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         await message.answer(chunk, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
@@ -197,7 +198,7 @@ async def _open_case(chat_id: int, number: int, session: AsyncSession, person: P
         return
     await mark_seen(session, case)
     card = await case_card(session, cipher, case, content, locale)
-    chunks = split_message(card)
+    chunks = split_html(card)
     for chunk in chunks[:-1]:
         await answer(chunk)
     await _send_attachments(bot, chat_id, case, content)
@@ -470,7 +471,7 @@ def _label_id(category: str) -> str:
 async def send_stats(bot: Bot, chat_id: int, session: AsyncSession, group: WorkingGroup,
                      locale: str) -> None:
     stats = await monthly_stats(session, group.id, datetime.now(UTC).date())
-    for chunk in split_message(stats_text(stats, group, locale)):
+    for chunk in split_html(stats_text(stats, group, locale)):
         await bot.send_message(chat_id, chunk)
     if not stats.months:
         return

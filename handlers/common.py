@@ -17,6 +17,7 @@ from bot.formatting import escape, fill
 from bot.i18n import _
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import TelegramIdentity
+from bot.telegram_text import split_html
 from storage.models import Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,16 @@ async def edit_in_place(
     except TelegramBadRequest as exc:
         if "message is not modified" not in str(exc):
             raise
+
+
+async def answer_parts(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer with `text` in as many messages as it takes (no tag cut, nothing left out); the
+    buttons go on the last one."""
+    parts = split_html(text)
+    for index, part in enumerate(parts):
+        await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
 
 
 async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKeyboardMarkup:

@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill, split_message
+from bot.formatting import escape, fill
 from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, current_locale, translate
 from bot.services.groups import get_group_by_code, groups_of
 from bot.services.report_crypto import (
@@ -64,6 +64,7 @@ from bot.services.reports import (
     submit,
     take_report_quota,
 )
+from bot.telegram_text import split_html
 from handlers.common import RouterTemplate, private_link_keyboard
 from storage.database import Database
 from storage.models import OutboxMessage, Person, WorkingGroup
@@ -803,7 +804,7 @@ async def _show_status(message: Message, state: FSMContext, session: AsyncSessio
     keyboard = _kb([_btn(_("Add information"), "add")],
                    [_btn(notify, "notify")],
                    [_btn(_("Close and delete from this chat"), "close")])
-    chunks = split_message(await status_card(session, cipher, case, locale))
+    chunks = split_html(await status_card(session, cipher, case, locale))
     for index, chunk in enumerate(chunks):
         await _say(message, state, chunk, keyboard if index == len(chunks) - 1 else None)
 
