@@ -8,7 +8,13 @@ from typing import Annotated, Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    User,
+)
 from aiogram.utils.deep_linking import create_start_link
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +35,7 @@ ADMIN_STATUSES = {"creator", "administrator"}
 # instead of overflowing the database's integer columns or the calendar.
 RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 EpochSecond = Annotated[int, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
+SmallIndex = Annotated[int, Field(ge=0, le=9_999)]  # a position in a short list or a page
 GROUP_ANONYMOUS_BOT_ID = 1087968824  # the sender Telegram shows for anonymous group admins
 
 
@@ -73,10 +80,21 @@ async def is_chat_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
 
 
 async def edit_in_place(
-    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    message: MaybeInaccessibleMessage, text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Edit a message's text and buttons; a second press that would change nothing (Telegram
-    answers "message is not modified") is not an error."""
+    answers "message is not modified") is not an error. A message Telegram no longer shows the
+    bot (an old one) is edited by its chat and number when Telegram still allows it; when it
+    does not, the message stays as it was (what the press did is stored and answered apart)."""
+    if not isinstance(message, Message):
+        try:
+            await message.bot.edit_message_text(text=text, chat_id=message.chat.id,
+                                                 message_id=message.message_id,
+                                                 reply_markup=reply_markup)
+        except TelegramBadRequest as exc:
+            log.info("could not edit an inaccessible message: %s", type(exc).__name__)
+        return
     try:
         await message.edit_text(text, reply_markup=reply_markup)
     except TelegramBadRequest as exc:

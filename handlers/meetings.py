@@ -159,7 +159,8 @@ async def _rsvp(
     labels = {"going": _("You are going."), "maybe": _("You might come."),
               "no": _("You are not going.")}
     if query.message.chat.type == "private":
-        await query.message.edit_reply_markup(reply_markup=None)
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(labels[answer])
     else:
         await _refresh(query, session, group, occ, person, locale, now)
