@@ -17,7 +17,8 @@ COPY --from=build /install /usr/local
 ENV PYTHONUNBUFFERED=1 \
     WGBOT_DATA_DIR=/srv/wgbot/data \
     WGBOT_HTTP_HOST=0.0.0.0 \
-    WGBOT_HTTP_PORT=8080
+    WGBOT_HTTP_PORT=8080 \
+    WGBOT_METRICS_PORT=9464
 USER wgbot
 WORKDIR /srv/wgbot
 VOLUME /srv/wgbot/data
@@ -25,6 +26,6 @@ EXPOSE 8080
 # SIGTERM: stop taking updates, finish handlers and sends in flight, give back unsent claims.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD \
-    python -c "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"
+    python -c "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:9464/healthz', timeout=4).status != 200)"
 ENTRYPOINT ["wgbot"]
 CMD ["run", "--webhook"]

@@ -53,7 +53,7 @@ from bot.services.report_crypto import ReportKeyError, get_cipher, key_configure
 from bot.services.reports import Counters, foreign_key_ids
 from bot.services.reports import register_jobs as register_report_jobs
 from bot.services.updates import prune_handled
-from bot.web import WebServer, build_web_app
+from bot.web import WebServer, internal_web_app, webhook_web_app
 from handlers import build_router
 from handlers.commands import menu
 from storage.database import Database
@@ -62,6 +62,7 @@ from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 8080
+DEFAULT_METRICS_PORT = 9464  # /healthz and /metrics in webhook mode, on WGBOT_METRICS_HOST
 
 
 @dataclass
@@ -166,8 +167,20 @@ async def open_redis(settings: Settings) -> tuple[Redis, RedisStorage, bytes]:
     return redis, storage, secret
 
 
+def check_report_key(settings: Settings) -> None:
+    """A report key that is configured must be usable, and its file private, before the bot
+    starts (a key file open to everyone is refused, not merely warned about)."""
+    if not key_configured(settings.data_dir):
+        return  # created, private, with the first report
+    try:
+        get_cipher(settings.data_dir)
+    except ReportKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     """Open and migrate the database, build the Dispatcher and the ticker."""
+    check_report_key(settings)
     database = Database(settings.effective_database_url)
     try:
         await database.check()
@@ -285,9 +298,9 @@ async def run_polling(settings: Settings) -> None:
             log.warning("could not remove a webhook: %s", type(exc).__name__)
         menus = asyncio.create_task(set_command_menus(bot))  # a dozen calls: not on the way
         app.attach_bot(bot)
-        if settings.http_port is not None:  # health and metrics only
-            server = WebServer(build_web_app(app), settings.http_host, settings.http_port,
-                               settings.shutdown_seconds)
+        if settings.metrics_port is not None:  # health and metrics only
+            server = WebServer(internal_web_app(app), settings.metrics_host,
+                               settings.metrics_port, settings.shutdown_seconds)
             await server.start()
         app.ticker.start()
         await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
@@ -311,6 +324,7 @@ async def run_webhook(settings: Settings) -> None:
     app = await build_app(settings)
     bot = make_bot(token, settings.telegram_api_url)
     server: WebServer | None = None
+    internal: WebServer | None = None
     menus: asyncio.Task | None = None
     try:
         if app.database.is_sqlite:  # a SQLite file is never shared between processes
@@ -327,7 +341,11 @@ async def run_webhook(settings: Settings) -> None:
         # delivers it again; its id, recorded when it is handled, keeps it from acting twice.
         app.dispatcher["redeliver_on_failure"] = True
         app.ticker.add("handled-updates", partial(prune_handled_updates, app.database))
-        server = WebServer(build_web_app(app, bot, webhook=(settings.webhook_path, secret)),
+        internal = WebServer(internal_web_app(app), settings.metrics_host,
+                             settings.metrics_port or DEFAULT_METRICS_PORT,
+                             settings.shutdown_seconds)
+        await internal.start()
+        server = WebServer(webhook_web_app(app, bot, settings.webhook_path, secret),
                            settings.http_host, settings.http_port or DEFAULT_HTTP_PORT,
                            settings.shutdown_seconds)
         await server.start()
@@ -347,6 +365,8 @@ async def run_webhook(settings: Settings) -> None:
             menus.cancel()
         if server is not None:
             await server.stop()
+        if internal is not None:  # /healthz says "stopping" until the drain is over
+            await internal.stop()
         await bot.session.close()
         await app.close()
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, validation_alias="WGBOT_WEBHOOK_SECRET")
     http_host: str = Field(default="0.0.0.0", validation_alias="WGBOT_HTTP_HOST")
     http_port: int | None = Field(default=None, validation_alias="WGBOT_HTTP_PORT")
+    # /healthz and /metrics: an internal listener, loopback unless said otherwise.
+    metrics_host: str = Field(default="127.0.0.1", validation_alias="WGBOT_METRICS_HOST")
+    metrics_port: int | None = Field(default=None, validation_alias="WGBOT_METRICS_PORT")
     redis_url: str | None = Field(default=None, validation_alias="WGBOT_REDIS_URL")
     fsm_ttl_seconds: int = Field(default=86400, validation_alias="WGBOT_FSM_TTL_SECONDS", ge=60)
     claim_lease_seconds: float = Field(

@@ -36,30 +36,6 @@ def escape(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split a long text on line boundaries into chunks Telegram accepts."""
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
-
-
 def fill(template: str, **params: object) -> str:
     """A translated template with its `{placeholders}` filled by HTML-escaped values."""
     return template.format(**{key: escape(value) for key, value in params.items()})

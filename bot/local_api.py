@@ -23,6 +23,8 @@ from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
+from bot.telegram_text import TelegramHTMLError, parse_html, utf16_len
+
 BOT_USER = {
     "id": 7000000001,
     "is_bot": True,
@@ -163,10 +165,24 @@ class LocalBotAPI(BaseSession):
     def _m_getUpdates(self, params, chat_id, files):
         return []  # updates are fed to the Dispatcher directly
 
-    def _m_sendMessage(self, params, chat_id, files):
+    @staticmethod
+    def _check_text(params: dict[str, Any]) -> str:
+        """Refuse what Telegram refuses: HTML it cannot parse, a text over 4,096 characters
+        once parsed."""
         text = params["text"]
-        if len(text) > 4096:
+        if params.get("parse_mode") == ParseMode.HTML:
+            try:
+                text_length = utf16_len(parse_html(text)[0])
+            except TelegramHTMLError as exc:
+                raise LookupError(f"can't parse entities: {exc}") from exc
+        else:
+            text_length = utf16_len(text)
+        if text_length > 4096:
             raise LookupError("message is too long")
+        return text
+
+    def _m_sendMessage(self, params, chat_id, files):
+        text = self._check_text(params)
         message = self.store(StoredMessage(
             chat_id=chat_id, message_id=self.next_message_id(chat_id), sender=BOT_USER,
             text=text, reply_markup=params.get("reply_markup"),
@@ -213,7 +229,7 @@ class LocalBotAPI(BaseSession):
 
     def _m_editMessageText(self, params, chat_id, files):
         message = self._find(params, chat_id)
-        message.text = params["text"]
+        message.text = self._check_text(params)
         message.reply_markup = params.get("reply_markup")
         return self.message_dict(message)
 

@@ -3,12 +3,23 @@ bot.middleware).
 
 The metrics are process-wide (one registry per process, scraped at `/metrics` of each replica):
 updates handled by type, handler latency, handler errors, outbox depth, messages sent, 429s and
-send failures. No label ever carries a chat, a user or a text.
+send failures. No label ever carries a chat, a user or a text, and no sample carries a time:
+the `_created` timestamps prometheus_client adds to each labelled counter would tell when the
+first message of a kind (an urgent report's notice, say) went out, so they are turned off.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+disable_created_metrics()
 
 UPDATES = Counter("wgbot_updates_total", "Updates handled, by type", ["type"])
 HANDLER_SECONDS = Histogram(

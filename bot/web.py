@@ -1,4 +1,6 @@
-"""The bot's HTTP side (aiohttp): Telegram's webhook, `/healthz` and `/metrics`.
+"""The bot's HTTP side (aiohttp): Telegram's webhook on the public listener, `/healthz` and
+`/metrics` on an internal one (loopback by default), so what the metrics say (how many updates
+and messages, when) is never served to the internet beside the webhook.
 
 The webhook handles each update inside the request (Telegram gets its 200 once the update is
 handled), so a replica that stops or crashes mid-update leaves Telegram to deliver it again,
@@ -52,9 +54,8 @@ async def health(app: Served) -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for k, v in checks.items() if k != "state") and not app.stopping, checks
 
 
-def build_web_app(app: Served, bot: Bot | None = None, *, webhook: tuple[str, str] | None = None
-                  ) -> web.Application:
-    """`/healthz` and `/metrics`, plus the webhook at `webhook=(path, secret)` when given."""
+def internal_web_app(app: Served) -> web.Application:
+    """The internal listener: `/healthz` and `/metrics`."""
     web_app = web.Application()
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -71,13 +72,15 @@ def build_web_app(app: Served, bot: Bot | None = None, *, webhook: tuple[str, st
 
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
-    if webhook is not None:
-        if bot is None:
-            raise ValueError("the webhook needs the bot")
-        path, secret = webhook
-        SimpleRequestHandler(
-            app.dispatcher, bot, handle_in_background=False, secret_token=secret,
-        ).register(web_app, path=path)
+    return web_app
+
+
+def webhook_web_app(app: Served, bot: Bot, path: str, secret: str) -> web.Application:
+    """The public listener: Telegram's webhook at `path`, and nothing else."""
+    web_app = web.Application()
+    SimpleRequestHandler(
+        app.dispatcher, bot, handle_in_background=False, secret_token=secret,
+    ).register(web_app, path=path)
     return web_app
 
 

@@ -14,10 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill, split_message
+from bot.formatting import escape, fill
 from bot.i18n import N_, translate
 from bot.services import actions, reminders
 from bot.services.people import find_by_username
+from bot.telegram_text import split_html
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import ActionItem
@@ -141,7 +142,7 @@ async def list_actions(
     lines = [f"<b>{title}</b>"] + [item_line(i, p, locale) for i, p in rows]
     if not rows:
         lines.append(translate("None.", locale))
-    for part in split_message("\n".join(lines)):
+    for part in split_html("\n".join(lines)):
         await message.answer(part)
     if mine:
         for item, owner in rows:
@@ -173,7 +174,7 @@ async def summary(
     if found.next_occ is not None:
         lines += ["", "<b>" + translate("Next meeting", locale) + "</b>",
                   reminders.describe(found.next_occ, locale, group.timezone)]
-    for part in split_message("\n".join(lines)):
+    for part in split_html("\n".join(lines)):
         await message.answer(part)
 
 
@@ -231,4 +232,4 @@ async def render_digest(session: AsyncSession, row: OutboxMessage, now: datetime
     lines = [translate("Overdue action items of {group} this week:", locale,
                        group=escape(group.name))]
     lines += [item_line(i, p, locale) for i, p in late]
-    return Rendered(split_message("\n".join(lines))[0])
+    return Rendered("\n".join(lines))

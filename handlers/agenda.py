@@ -11,11 +11,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape, fill, format_when, split_message
+from bot.formatting import escape, fill, format_when
 from bot.i18n import N_, translate
 from bot.services import agenda, cochairs, reminders
 from bot.services import calendar as cal
 from bot.services.groups import groups_of
+from bot.telegram_text import split_html
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
 from storage.agenda_tables import AgendaItem
@@ -254,7 +255,8 @@ async def review(
         meeting = await session.get(Meeting, item.meeting_id)
         occ = await cal.get_occurrence(session, meeting, item.occurrence)
         text = await agenda_text(session, group, occ, locale, group.timezone)
-        await query.message.answer(split_message(text)[0])
+        for part in split_html(text):
+            await query.message.answer(part)
 
 
 @router.message(Command("decline"))
@@ -317,7 +319,7 @@ async def show_agenda(
                              reminders.person_zone(person, group))
     text += "\n\n" + translate("Proposals close on {when}.", locale, when=format_when(
         where.deadline, locale, reminders.person_zone(person, group)))
-    for part in split_message(text):
+    for part in split_html(text):
         await message.answer(part)
 
 

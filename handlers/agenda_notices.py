@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, format_when, split_message
+from bot.formatting import escape, format_when
 from bot.i18n import translate
 from bot.services import agenda, reminders
 from bot.services import calendar as cal
@@ -94,4 +94,4 @@ async def render_publication(session: AsyncSession, row: OutboxMessage, now: dat
     group, occ = found
     text = await agenda_text(session, group, occ, group.language, group.timezone,
                              published=True)
-    return Rendered(split_message(text)[0], pin=True)
+    return Rendered(text, pin=True)

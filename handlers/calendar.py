@@ -30,6 +30,7 @@ from handlers.common import (
     EpochSecond,
     RouterTemplate,
     RowId,
+    answer_parts,
     pillar_label,
     require_registered,
 )
@@ -251,7 +252,7 @@ async def show_calendar(
     if not await require_registered(message, group):
         return
     text, keyboard = await calendar_page(session, group, person, locale, now_of(ticker), 0)
-    await message.answer(text, reply_markup=keyboard)
+    await answer_parts(message, text, keyboard)
 
 
 # --- /meeting N -----------------------------------------------------------------------------
@@ -291,7 +292,7 @@ async def more_meetings(
         return
     text, keyboard = await calendar_page(session, group, person, locale, now_of(ticker),
                                          callback_data.o)
-    await query.message.answer(text, reply_markup=keyboard)
+    await answer_parts(query.message, text, keyboard)
     await query.answer()
 
 

@@ -18,7 +18,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.formatting import escape, split_message
+from bot.formatting import escape
 from bot.i18n import _
 from bot.services.groups import is_secretariat
 from bot.services.report_crypto import ReportUnreadable
@@ -36,6 +36,7 @@ from bot.services.reports import (
     update_settings,
     visible_cases,
 )
+from bot.telegram_text import split_html
 from handlers import case_notices
 from handlers.case_texts import (
     CaseCb,
@@ -98,7 +99,7 @@ async def reports_list(message: Message, session: AsyncSession, person: Person |
     lines += ["", _("Open one with /case NUMBER or a button.")]
     buttons = [cb(f"#{c.id}", "open", c.id) for c in cases[-LIST_MAX:]]
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
-    chunks = split_message("\n".join(lines))
+    chunks = split_html("\n".join(lines))
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         await message.answer(chunk, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
@@ -138,7 +139,7 @@ async def _open_case(chat_id: int, number: int, session: AsyncSession, person: P
         return
     await mark_seen(session, case)
     card = await case_card(session, cipher, case, content, locale)
-    chunks = split_message(card)
+    chunks = split_html(card)
     for chunk in chunks[:-1]:
         await answer(chunk)
     await _send_attachments(bot, chat_id, case, content)
@@ -291,7 +292,7 @@ async def _stats_pressed(query: CallbackQuery, message: Message, callback_data: 
 async def send_stats(bot: Bot, chat_id: int, session: AsyncSession, group: WorkingGroup,
                      locale: str) -> None:
     stats = await monthly_stats(session, group.id, datetime.now(UTC).date())
-    for chunk in split_message(stats_text(stats, group, locale)):
+    for chunk in split_html(stats_text(stats, group, locale)):
         await bot.send_message(chat_id, chunk)
     if not stats.months:
         return

@@ -15,12 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill, split_message
+from bot.formatting import escape, fill
 from bot.i18n import N_, translate
 from bot.services import calendar as cal
 from bot.services import cochairs, reminders
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import find_by_username
+from bot.telegram_text import split_html
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, RowId, pillar_label, require_registered
 from storage.agenda_tables import CochairTurn
@@ -112,7 +113,7 @@ async def cochairs_command(
     args = (command.args or "").split()
     try:
         if not args:
-            for part in split_message(await overview(session, group, locale, now)):
+            for part in split_html(await overview(session, group, locale, now)):
                 await message.answer(part)
             return
         await _subcommand(message, session, person, group, locale, now, args)

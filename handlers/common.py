@@ -8,7 +8,13 @@ from typing import Annotated, Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    User,
+)
 from aiogram.utils.deep_linking import create_start_link
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +23,7 @@ from bot.formatting import escape, fill
 from bot.i18n import _
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import TelegramIdentity
+from bot.telegram_text import split_html
 from storage.models import Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
@@ -28,6 +35,7 @@ ADMIN_STATUSES = {"creator", "administrator"}
 # instead of overflowing the database's integer columns or the calendar.
 RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 EpochSecond = Annotated[int, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
+SmallIndex = Annotated[int, Field(ge=0, le=9_999)]  # a position in a short list or a page
 GROUP_ANONYMOUS_BOT_ID = 1087968824  # the sender Telegram shows for anonymous group admins
 
 
@@ -84,15 +92,36 @@ async def is_in_chat(bot: Bot, chat_id: int, user_id: int) -> bool:
 
 
 async def edit_in_place(
-    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    message: MaybeInaccessibleMessage, text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Edit a message's text and buttons; a second press that would change nothing (Telegram
-    answers "message is not modified") is not an error."""
+    answers "message is not modified") is not an error. A message Telegram no longer shows the
+    bot (an old one) is edited by its chat and number when Telegram still allows it; when it
+    does not, the message stays as it was (what the press did is stored and answered apart)."""
+    if not isinstance(message, Message):
+        try:
+            await message.bot.edit_message_text(text=text, chat_id=message.chat.id,
+                                                 message_id=message.message_id,
+                                                 reply_markup=reply_markup)
+        except TelegramBadRequest as exc:
+            log.info("could not edit an inaccessible message: %s", type(exc).__name__)
+        return
     try:
         await message.edit_text(text, reply_markup=reply_markup)
     except TelegramBadRequest as exc:
         if "message is not modified" not in str(exc):
             raise
+
+
+async def answer_parts(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer with `text` in as many messages as it takes (no tag cut, nothing left out); the
+    buttons go on the last one."""
+    parts = split_html(text)
+    for index, part in enumerate(parts):
+        await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
 
 
 async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKeyboardMarkup:

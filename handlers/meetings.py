@@ -19,12 +19,13 @@ from aiogram.types import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape, format_number, split_message
+from bot.formatting import escape, format_number
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import ics, reminders
 from bot.services.dates import DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
+from bot.telegram_text import split_html
 from handlers.calendar import (
     MeetingCb,
     card_keyboard,
@@ -158,7 +159,8 @@ async def _rsvp(
     labels = {"going": _("You are going."), "maybe": _("You might come."),
               "no": _("You are not going.")}
     if query.message.chat.type == "private":
-        await query.message.edit_reply_markup(reply_markup=None)
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(labels[answer])
     else:
         await _refresh(query, session, group, occ, person, locale, now)
@@ -350,5 +352,5 @@ async def attendance(
         lines.append(_("• {name}: {attended} of {total} ({percent}%)").format(
             name=escape(rate.person.full_name), attended=rate.attended, total=rate.total,
             percent=percent))
-    for chunk in split_message("\n".join(lines)):
+    for chunk in split_html("\n".join(lines)):
         await message.answer(chunk)

@@ -21,6 +21,7 @@ from bot.services.groups import (
 from bot.services.people import find_by_username, touch_person
 from handlers.common import (
     RouterTemplate,
+    answer_parts,
     group_error_text,
     identity_of,
     is_in_chat,
@@ -68,7 +69,7 @@ async def list_members(message: Message, session: AsyncSession, group: WorkingGr
             if membership.role == Role.SECRETARIAT.value:
                 line += " - " + _("secretariat")
             lines.append(line)
-    await message.answer("\n".join(lines))
+    await answer_parts(message, "\n".join(lines))
 
 
 async def _target(message: Message, session: AsyncSession, args: list[str]) -> Person | None:
@@ -150,4 +151,4 @@ async def my_groups(message: Message, session: AsyncSession, person: Person | No
     for group, membership in rows:
         role = _("secretariat") if is_secretariat(membership) else _("member")
         lines.append(f"• <b>{escape(group.name)}</b> - {role}")
-    await message.answer("\n".join(lines))
+    await answer_parts(message, "\n".join(lines))

@@ -46,7 +46,7 @@ from bot.practices.answers import (
 )
 from bot.practices.catalogue import Catalogue, Entry
 from bot.practices.search import PracticeIndex
-from handlers.common import RouterTemplate
+from handlers.common import RouterTemplate, SmallIndex
 
 log = logging.getLogger(__name__)
 router = RouterTemplate("practices")
@@ -59,13 +59,13 @@ ENTRIES_PER_ROW = 3
 class AskCb(CallbackData, prefix="pq"):
     action: str  # "a": answer card of match `rank` from practice `start`; "o": list of matches
     token: str
-    rank: int = 0
-    start: int = 0
+    rank: SmallIndex = 0
+    start: SmallIndex = 0
 
 
 class EntryCb(CallbackData, prefix="pe"):
     key: str  # bot.practices.answers.entry_key
-    start: int = 0
+    start: SmallIndex = 0
 
 
 class BrowseCb(CallbackData, prefix="pb"):

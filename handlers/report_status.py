@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, Settings
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, split_message
+from bot.formatting import escape
 from bot.i18n import _, translate
 from bot.services.report_crypto import (
     ReportCipher,
@@ -34,6 +34,7 @@ from bot.services.reports import (
     reply_recipient,
     set_reply_notifications,
 )
+from bot.telegram_text import split_html
 from handlers.common import private_link_keyboard
 from handlers.report_conversation import (
     ReporterRouter,
@@ -149,7 +150,7 @@ async def _show_status(message: Message, state: FSMContext, session: AsyncSessio
     keyboard = kb([btn(_("Add information"), "add")],
                    [btn(notify, "notify")],
                    [btn(_("Close and delete from this chat"), "close")])
-    chunks = split_message(await status_card(session, cipher, case, locale))
+    chunks = split_html(await status_card(session, cipher, case, locale))
     for index, chunk in enumerate(chunks):
         await say(message, state, chunk, keyboard if index == len(chunks) - 1 else None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +26,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - dr
     cursor.close()
 
 
+def _private_files(path: Path) -> None:
+    """The SQLite file readable and writable by the bot's user only. SQLite creates its -wal and
+    -shm files with the mode of the database file, so creating that one 0600 covers them;
+    files left more open by an earlier version are closed down."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return  # opening it will say why, in one line
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(0o600)
+        except OSError:  # missing, or owned by someone else
+            continue
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -37,6 +55,7 @@ class Database:
                 raise DatabaseUnavailable(
                     f"cannot create the database folder {folder}: {exc.strerror}"
                 ) from None
+            _private_files(Path(parsed.database))
         kwargs: dict = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)

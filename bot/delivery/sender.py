@@ -19,8 +19,8 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from aiolimiter import AsyncLimiter
 from sqlalchemy import update
 
-from bot.formatting import split_message
 from bot.metrics import RETRY_AFTER
+from bot.telegram_text import split_html
 from storage.database import Database
 from storage.models import Person
 
@@ -94,16 +94,26 @@ class Sender:
     async def send_message(
         self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None,
     ) -> Message | None:
-        """Send `text` (split when longer than Telegram allows; buttons go on the last part)."""
-        parts = split_message(text)
-        result = None
+        """Send `text` (split when longer than Telegram allows; buttons go on the last part);
+        returns the last message sent."""
+        messages = await self.send_parts(chat_id, text, reply_markup)
+        return messages[-1] if messages else None
+
+    async def send_parts(
+        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None,
+    ) -> list[Message]:
+        """Send `text` as as many messages as it takes, never cutting a tag (buttons go on the
+        last part); returns every message sent, or nothing when the recipient blocked the bot."""
+        parts = split_html(text)
+        sent: list[Message] = []
         for index, part in enumerate(parts):
             markup = reply_markup if index == len(parts) - 1 else None
             result = await self._call(chat_id, lambda p=part, m=markup: self.bot.send_message(
                 chat_id, p, reply_markup=m))
             if result is None:
-                return None
-        return result
+                return []
+            sent.append(result)
+        return sent
 
     async def pin(self, chat_id: int, message_id: int) -> bool:
         """Pin a message quietly; False when the bot may not pin in that chat."""

@@ -42,7 +42,7 @@ class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     document: tuple[str, bytes] | None = None
-    pin: bool = False  # pin the message when the bot has the right to
+    pin: bool = False  # pin the message (its first part) when the bot has the right to
     chat_id: int | None = None  # where to send, for rows that keep no chat id in clear
 
 
@@ -155,8 +155,9 @@ class Delivery:
                 message = await self.sender.send_document(chat_id, name, data,
                                                           caption=rendered.text or None)
             else:
-                message = await self.sender.send_message(chat_id, rendered.text,
-                                                         reply_markup=rendered.reply_markup)
+                parts = await self.sender.send_parts(chat_id, rendered.text,
+                                                     reply_markup=rendered.reply_markup)
+                message = parts[0] if parts else None  # the first part is the one pinned
         except TelegramAPIError as exc:
             log.warning("sending outbox row %s failed: %s", row.id, type(exc).__name__)
             SEND_FAILURES.labels(type(exc).__name__).inc()

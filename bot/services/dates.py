@@ -73,7 +73,10 @@ def parse_local(text: str, locale: str, zone: str, now: datetime) -> datetime:
 def parse_when(text: str, locale: str, zone: str, now: datetime) -> datetime:
     """WHEN as a UTC instant, refused when it is past or more than three years ahead."""
     local = parse_local(text, locale, zone, now)
-    instant = localize(local, zone)
+    try:
+        instant = localize(local, zone)
+    except OverflowError:  # the last hours of year 9999 in a zone behind UTC
+        raise DateError("too_far") from None
     if instant <= now:
         raise DateError("past")
     if (instant - now).days > MAX_AHEAD_DAYS:

@@ -30,7 +30,11 @@ def _rule_for_ics(meeting: Meeting) -> vRecur:
 
     def to_utc(match: re.Match[str]) -> str:
         local = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S")
-        return f"UNTIL={recurrence.localize(local, meeting.timezone):%Y%m%dT%H%M%SZ}"
+        try:
+            until = recurrence.localize(local, meeting.timezone)
+        except OverflowError:  # "until 9999-12-31" behind UTC: no later instant exists
+            until = datetime.max.replace(microsecond=0)
+        return f"UNTIL={until:%Y%m%dT%H%M%SZ}"
 
     return vRecur.from_ical(UNTIL_RE.sub(to_utc, meeting.rrule or ""))
 

@@ -214,6 +214,9 @@ def _rule_body(parts: _Parts) -> str:
     return f"{body};{by}"
 
 
+MAX_START_DAYS = 3 * 366  # a series starts at most three years ahead, as a single meeting
+
+
 def parse_recurrence(text: str, zone: str, now: datetime) -> Recurrence:
     """Read a recurrence phrase; the first occurrence is the first one after `now`."""
     parts = _parse_parts(text)
@@ -221,6 +224,8 @@ def parse_recurrence(text: str, zone: str, now: datetime) -> Recurrence:
         raise RecurrenceError("series_no_time")
     body = _rule_body(parts)
     local_now = now.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    if parts.start is not None and parts.start > local_now.date() + timedelta(days=MAX_START_DAYS):
+        raise RecurrenceError("too_far")  # also keeps the calendar's arithmetic within year 9999
     start_day = max(parts.start or local_now.date(), local_now.date())
     anchor = datetime.combine(start_day, parts.at)
     # The first matching day without the interval: "every 2 weeks on monday" starts next Monday,

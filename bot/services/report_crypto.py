@@ -91,9 +91,12 @@ def _read_or_create(path: Path) -> bytes:
             text = path.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
             raise ReportKeyError(f"cannot read the report key file {path}: {exc}") from None
-        if mode & 0o077:
-            log.warning("the report key file %s is readable by others (mode %o); use 0600",
-                        path, mode)
+        if mode & 0o007:  # whoever has an account on the machine could read every report
+            raise ReportKeyError(f"the report key file {path} is open to every user of the "
+                                 f"machine (mode {mode:04o}): chmod 600 it") from None
+        if mode & 0o070:
+            log.warning("the report key file %s is open to its group (mode %04o); 0600 is "
+                        "safer", path, mode)
         return _decode_key(text, f"the report key file {path}")
     except OSError as exc:
         raise ReportKeyError(f"cannot create the report key file {path}: {exc.strerror}") \

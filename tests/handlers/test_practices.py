@@ -279,6 +279,9 @@ async def test_practices_in_a_group_and_in_the_users_language(tg, group_chat):
     "pe:2.8.d:99",  # no such page
     "pe:2.8.d:-1",
     "pb:chapter:99:0",
+    "pb:chapter:99999999999999999999:0",  # numbers far out of range are refused, not crashed on
+    "pe:2.8.d:99999999999999999999",
+    "pb:section:99999999999999999999.1:0",
     "pb:chapter:abc:0",
     "pb:section:7.7:0",
     "pb:nowhere::0",
@@ -300,7 +303,9 @@ async def test_buttons_of_an_answer_out_of_range_are_refused(tg, amani):
     await tg.send(amani, chat, f"/ask {POLICE_QUESTION}")
     card = tg.last_bot_message(chat)
     token = card.buttons()[1]["callback_data"].split(":")[2]
-    for data in (f"pq:a:{token}:9:0", f"pq:a:{token}:0:40", f"pq:a:{token}:-1:0"):
+    big = "9" * 20
+    for data in (f"pq:a:{token}:9:0", f"pq:a:{token}:0:40", f"pq:a:{token}:-1:0",
+                 f"pq:a:{token}:{big}:0", f"pq:a:{token}:0:{big}"):
         await tg.press_data(amani, card, data)
         assert _alert(tg)["text"] == INVALID
     eve = _user(2004, "Eve", "en")

@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.config import LANGUAGES
-from bot.formatting import format_number, format_when, split_message
+from bot.formatting import format_number, format_when
 from bot.i18n import LOCALES_DIR, normalise_language, pick_locale, translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,9 +104,3 @@ def test_dates_are_formatted_by_babel_in_reader_locale_and_zone():
     assert format_number(1234.5, "fr") == "1\u202f234,5"
 
 
-def test_split_message_respects_telegram_limit():
-    text = "\n".join(f"line {i} " + "x" * 90 for i in range(200))
-    parts = split_message(text)
-    assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
-    assert "\n".join(parts) == text
-    assert split_message("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]

@@ -22,7 +22,7 @@ from bot.delivery.worker import Delivery, Rendered, renderer
 from bot.fsm_privacy import SECRET_KEY
 from bot.local_api import LocalBotAPI, LocalTelegram, LocalUser
 from bot.middleware import UpdateTracker
-from bot.web import build_web_app
+from bot.web import internal_web_app, webhook_web_app
 from storage.database import Database
 from storage.locks import AlreadyRunning, InstanceLock, cluster_lock
 from storage.models import OutboxMessage, OutboxStatus
@@ -105,12 +105,26 @@ async def app(database: Database, tmp_path) -> App:
 
 @pytest.fixture
 async def client(app: App):
+    """The public listener: the webhook only."""
     local = LocalTelegram(app.dispatcher)
-    web_app = build_web_app(app, local.bot, webhook=("/telegram/webhook", SECRET))
+    web_app = webhook_web_app(app, local.bot, "/telegram/webhook", SECRET)
     async with TestClient(TestServer(web_app)) as client:
         client.local = local
         yield client
     await local.bot.session.close()
+
+
+@pytest.fixture
+async def internal(app: App):
+    """The internal listener: /healthz and /metrics."""
+    async with TestClient(TestServer(internal_web_app(app))) as client:
+        yield client
+
+
+async def test_health_and_metrics_are_not_on_the_public_listener(client, internal):
+    for path in ("/metrics", "/healthz"):
+        assert (await client.get(path)).status == 404
+    assert (await internal.get("/metrics")).status == 200
 
 
 def _start_update(user: LocalUser, update_id: int = 1) -> dict:
@@ -172,29 +186,29 @@ async def test_an_update_that_could_not_be_stored_is_answered_with_an_error(
     assert len(replies) == 2 and "nothing was saved" not in replies[1].params["text"]
 
 
-async def test_healthz_reports_database_and_scheduler(app, client):
-    response = await client.get("/healthz")
+async def test_healthz_reports_database_and_scheduler(app, internal):
+    response = await internal.get("/healthz")
     assert response.status == 503  # the scheduler has not started
     assert (await response.json())["scheduler"] == "stalled"
     app.ticker.start()
     try:
         await app.ticker.tick()
-        response = await client.get("/healthz")
+        response = await internal.get("/healthz")
         assert response.status == 200
         assert await response.json() == {"status": "ok", "database": "ok", "scheduler": "ok"}
         app.ticker.clock = lambda: datetime.now(UTC) + timedelta(minutes=10)  # no tick since
-        response = await client.get("/healthz")
+        response = await internal.get("/healthz")
         assert response.status == 503 and (await response.json())["scheduler"] == "stalled"
     finally:
         await app.ticker.stop()
 
 
-async def test_healthz_says_when_the_database_is_unreachable(app, client):
+async def test_healthz_says_when_the_database_is_unreachable(app, internal):
     app.ticker.start()
     real = app.database
     app.database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     try:
-        response = await client.get("/healthz")
+        response = await internal.get("/healthz")
         assert response.status == 503
         assert (await response.json())["database"] == "unreachable"
     finally:
@@ -203,14 +217,14 @@ async def test_healthz_says_when_the_database_is_unreachable(app, client):
         await app.ticker.stop()
 
 
-async def test_metrics_count_updates_by_type_and_outbox_depth(app, client, amani):
+async def test_metrics_count_updates_by_type_and_outbox_depth(app, client, internal, amani):
     client.local.private_chat(amani)
     await client.local.send(amani, amani.id, "/help")
     async with app.database.session() as session:
         await outbox.enqueue(session, key="m:1", kind="reminder", chat_id=amani.id,
                              due_at=datetime.now(UTC) - timedelta(minutes=1))
     await app.ticker.tick()  # the outbox metrics job (no bot attached: nothing is sent)
-    response = await client.get("/metrics")
+    response = await internal.get("/metrics")
     assert response.status == 200
     assert response.content_type == "text/plain"
     body = await response.text()
@@ -219,6 +233,8 @@ async def test_metrics_count_updates_by_type_and_outbox_depth(app, client, amani
     assert 'wgbot_outbox_messages{status="pending"} 1.0' in body
     assert "wgbot_outbox_due 1.0" in body
     assert "wgbot_telegram_retry_after_total" in body
+    # no sample says when something first happened (an urgent report's first notice, say)
+    assert "_created" not in body
 
 
 async def test_bot_api_calls_are_counted_by_method_and_outcome():

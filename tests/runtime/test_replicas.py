@@ -50,6 +50,7 @@ def free_port() -> int:
 class Replica:
     def __init__(self, api_url: str, data_dir: Path, *, webhook: bool, name: str) -> None:
         self.port = free_port()
+        self.metrics_port = free_port()
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": LOCAL_TOKEN,
@@ -61,6 +62,7 @@ class Replica:
             "WGBOT_CLAIM_LEASE_SECONDS": "3",
             "WGBOT_HTTP_HOST": "127.0.0.1",
             "WGBOT_HTTP_PORT": str(self.port),
+            "WGBOT_METRICS_PORT": str(self.metrics_port),
             "WGBOT_WEBHOOK_URL": "https://bot.example.org",
             "WGBOT_WEBHOOK_SECRET": SECRET,
             "WGBOT_LOG_LEVEL": "WARNING",
@@ -195,10 +197,13 @@ async def _webhook_and_health(replicas: list[Replica], api: LocalBotAPIServer) -
     async with ClientSession() as http:
         for index, replica in enumerate(replicas):
             base = f"http://127.0.0.1:{replica.port}"
-            async with http.get(f"{base}/healthz") as response:
+            internal = f"http://127.0.0.1:{replica.metrics_port}"
+            async with http.get(f"{internal}/healthz") as response:
                 assert response.status == 200, await response.text()
-            async with http.get(f"{base}/metrics") as response:
+            async with http.get(f"{internal}/metrics") as response:
                 assert "wgbot_messages_sent_total" in await response.text()
+            async with http.get(f"{base}/metrics") as response:
+                assert response.status == 404  # not on the public listener
             hook = f"{base}/telegram/webhook"
             async with http.post(hook, json=update) as response:
                 assert response.status == 401  # no secret
