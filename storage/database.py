@@ -42,6 +42,21 @@ def _private_files(path: Path) -> None:
             continue
 
 
+def _without_nul(value):
+    """PostgreSQL's text and JSON cannot hold the NUL character: drop it from parameters."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_nul(v) for v in value)
+    return value
+
+
+def _strip_nul(conn, cursor, statement, parameters, context, executemany):  # pragma: no cover
+    return statement, _without_nul(parameters)
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -62,6 +77,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:  # a NUL typed (or forged) in a message must not make the transaction fail
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _strip_nul,
+                         retval=True)
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )

@@ -158,3 +158,11 @@ async def test_handled_updates_are_claimed_once_and_pruned_by_count(session):
         assert await claim_update(session, update_id)
     assert await prune_handled(session, keep=2) == 2  # 7 and 8: only the newest ids are kept
     assert await claim_update(session, 9) is False and await claim_update(session, 8) is True
+
+
+async def test_text_with_a_nul_character_is_stored_without_it(session):
+    """PostgreSQL refuses NUL in text; a forged message must not fail the update for it."""
+    person = await people.touch_person(session, people.TelegramIdentity(555, "Ne\x00ema"))
+    await session.commit()
+    assert (await people.touch_person(session, people.TelegramIdentity(555, "Neema"))).id \
+        == person.id
