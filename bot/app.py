@@ -43,6 +43,7 @@ from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
 from bot.services.reports import foreign_key_ids
 from bot.services.reports import register_jobs as register_report_jobs
+from bot.services.updates import prune_handled
 from bot.web import WebServer, build_web_app
 from handlers import build_router
 from handlers.commands import menu
@@ -181,6 +182,11 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     return App(settings, database, i18n, dispatcher, ticker, dispatcher["update_tracker"], redis)
 
 
+async def prune_handled_updates(database: Database, now: datetime) -> None:
+    async with database.session() as session:
+        await prune_handled(session)
+
+
 async def outbox_metrics(database: Database, now: datetime) -> None:
     counts, due = await outbox.depth(database, now)
     for status, count in counts.items():
@@ -296,6 +302,10 @@ async def run_webhook(settings: Settings) -> None:
         me = await connect(bot, settings)
         menus = asyncio.create_task(set_command_menus(bot))
         app.attach_bot(bot)
+        # An update that failed for want of storage is answered with an error so Telegram
+        # delivers it again; its id, recorded when it is handled, keeps it from acting twice.
+        app.dispatcher["redeliver_on_failure"] = True
+        app.ticker.add("handled-updates", partial(prune_handled_updates, app.database))
         server = WebServer(build_web_app(app, bot, webhook=(settings.webhook_path, secret)),
                            settings.http_host, settings.http_port or DEFAULT_HTTP_PORT,
                            settings.shutdown_seconds)

@@ -1,6 +1,14 @@
 """The Dispatcher's middlewares: the per-update context (a database session, the person, the
 working group, the locale), the update tracker (counts, latency, updates in progress, the bound
-on updates handled at once) and the Bot API call counter."""
+on updates handled at once), the Bot API call counter, and the rule that nothing is confirmed
+before it is stored.
+
+Confirm only what is stored: while an update is handled, every Bot API call that would show the
+person something (a message, an edit, a callback answer: any method but the `get...` ones) first
+commits what the update has changed so far. When that commit fails, the call is not made: the
+handler stops with `NotStored`, the change is rolled back, and the person is told it did not
+work (bot/errors.py) instead of being told it was saved. Handlers write, then reply; they need
+no code of their own for this."""
 
 from __future__ import annotations
 
@@ -8,6 +16,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -16,6 +26,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import utcnow
 from bot.i18n import CatalogI18n, pick_locale
@@ -23,12 +34,64 @@ from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
 from bot.services.groups import ensure_member, get_group, get_membership
 from bot.services.people import touch_person
 from bot.services.reminders import resume_reminders
+from bot.services.updates import claim_update
 from handlers.common import identity_of
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 GROUP_CHAT_TYPES = {"group", "supergroup"}
+
+
+class NotStored(Exception):
+    """What the update changed could not be committed: nothing of it is saved."""
+
+
+@dataclass
+class _Pending:
+    session: AsyncSession
+    active: bool = True
+    failed: bool = False
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("wgbot_pending_update", default=None)
+
+
+async def commit_pending() -> None:
+    """Commit what the update being handled has changed so far; `NotStored` if that fails."""
+    pending = _pending.get()
+    if pending is None or not pending.active or pending.failed:
+        return
+    session = pending.session
+    if not session.in_transaction():
+        return
+    try:
+        await session.commit()
+    except Exception as exc:
+        pending.failed = True
+        try:
+            await session.rollback()
+        except Exception:  # the connection itself is gone: nothing more to undo here
+            log.warning("rollback after a failed commit failed too")
+        raise NotStored(type(exc).__name__) from exc
+
+
+class CommitBeforeReply(BaseRequestMiddleware):
+    """Bot API request middleware: commit the update's changes before anything is shown."""
+
+    async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
+        if not method.__api_method__.startswith("get"):
+            await commit_pending()
+        return await make_request(bot, method)
+
+
+def ensure_commit_before_reply(bot: Bot) -> None:
+    """Install `CommitBeforeReply` on this bot's session once (any bot the Dispatcher feeds:
+    Telegram's, the console's, the tests')."""
+    session = bot.session
+    if not getattr(session, "_wgbot_commit_before_reply", False):
+        session.middleware(CommitBeforeReply())
+        session._wgbot_commit_before_reply = True
 
 
 def _is_group_command(update: Update) -> bool:
@@ -43,7 +106,9 @@ class ContextMiddleware(BaseMiddleware):
 
     Puts into the handler data: `session`, `person` (or None for updates without a user),
     `group` and `membership` (in a registered group chat), `joined_now`, `locale`, `i18n`.
-    A user who uses a command in a registered group becomes a member of it.
+    A user who uses a command in a registered group becomes a member of it. With
+    `redeliver_on_failure` in the Dispatcher's data (webhook mode), each update id is recorded
+    in the update's own transaction and an update already handled is skipped.
     """
 
     def __init__(self, database: Database, i18n: CatalogI18n) -> None:
@@ -59,39 +124,61 @@ class ContextMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         data["locale"] = pick_locale(None, user.language_code if user else None, None)
+        bot = data.get("bot")
+        if bot is not None:
+            ensure_commit_before_reply(bot)
         async with self.database.session() as session:
-            person = group = membership = None
-            joined_now = False
-            if user is not None and not user.is_bot:
-                # In private chats an unknown user is not stored until something about them is.
-                in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
-                person = await touch_person(session, identity_of(user), create=in_group)
-                if person is not None and person.blocked_bot_at is not None and not in_group:
-                    ticker = data.get("ticker")
-                    now = ticker.clock() if ticker is not None else utcnow()
-                    await resume_reminders(session, person, now)  # they unblocked the bot
-            if chat is not None and chat.type in GROUP_CHAT_TYPES:
-                group = await get_group(session, chat.id)
-            if group is not None and person is not None:
-                membership = await get_membership(session, group, person)
-                if membership is None and isinstance(event, Update) and _is_group_command(event):
-                    membership, joined_now = await ensure_member(session, group, person)
-            locale = pick_locale(
-                person.language if person else None,
-                user.language_code if user else None,
-                group.language if group else None,
-            )
-            data.update(
-                session=session,
-                person=person,
-                group=group,
-                membership=membership,
-                joined_now=joined_now,
-                locale=locale,
-                i18n=self.i18n,
-            )
-            with self.i18n.context(), self.i18n.use_locale(locale):
-                return await handler(event, data)
+            pending = _Pending(session)
+            token = _pending.set(pending)
+            try:
+                return await self._handle(handler, event, data, session, user, chat)
+            finally:
+                pending.active = False
+                _pending.reset(token)
+
+    async def _handle(
+        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject, data: dict[str, Any], session: AsyncSession, user: User | None,
+        chat: Chat | None,
+    ) -> Any:
+        if data.get("redeliver_on_failure") and isinstance(event, Update):
+            if not await claim_update(session, event.update_id):
+                log.info("update %s was handled already: skipped", event.update_id)
+                return None
+        person = group = membership = None
+        joined_now = False
+        if user is not None and not user.is_bot:
+            # In private chats an unknown user is not stored until something about them is.
+            in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
+            person = await touch_person(session, identity_of(user), create=in_group)
+            if person is not None and person.blocked_bot_at is not None and not in_group:
+                ticker = data.get("ticker")
+                now = ticker.clock() if ticker is not None else utcnow()
+                await resume_reminders(session, person, now)  # they unblocked the bot
+        if chat is not None and chat.type in GROUP_CHAT_TYPES:
+            group = await get_group(session, chat.id)
+        if group is not None and person is not None:
+            membership = await get_membership(session, group, person)
+            if membership is None and isinstance(event, Update) and _is_group_command(event):
+                membership, joined_now = await ensure_member(session, group, person)
+        locale = pick_locale(
+            person.language if person else None,
+            user.language_code if user else None,
+            group.language if group else None,
+        )
+        data.update(
+            session=session,
+            person=person,
+            group=group,
+            membership=membership,
+            joined_now=joined_now,
+            locale=locale,
+            i18n=self.i18n,
+        )
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            result = await handler(event, data)
+            await commit_pending()  # what the handler changed after its last reply
+            return result
 
 
 class UpdateTracker(BaseMiddleware):

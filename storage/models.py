@@ -116,3 +116,13 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class HandledUpdate(SQLModel, table=True):
+    """A Telegram update whose handling was committed (webhook mode): a redelivered update with
+    the same id is not handled twice. Only the id is kept, no time and nothing about who sent it;
+    old ids are pruned by count."""
+
+    __tablename__ = "handled_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot.app import build_dispatcher
 from bot.config import Settings
@@ -157,3 +159,27 @@ async def registered_group(tg: Harness, amani: LocalUser, group_chat: int) -> in
     await tg.send(amani, group_chat, "/setup South Kivu | Africa/Lubumbashi")
     assert "is now a working group" in tg.last_text(group_chat)
     return group_chat
+
+
+class CommitFailures:
+    """While `armed`, every commit fails at commit time, as a full disk or a lost connection
+    would make it; `failed` counts the commits refused."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.failed = 0
+
+    def __call__(self, session) -> None:
+        if self.armed and not session.in_nested_transaction():  # savepoints are not commits
+            self.failed += 1
+            raise OperationalError("COMMIT", {}, Exception("injected failure at commit"))
+
+
+@pytest.fixture
+def failing_commits():
+    failures = CommitFailures()
+    event.listen(Session, "before_commit", failures)
+    try:
+        yield failures
+    finally:
+        event.remove(Session, "before_commit", failures)

@@ -138,6 +138,39 @@ async def test_webhook_handles_the_update_before_answering(client, amani):
     assert len(replies) == 1 and int(replies[0].params["chat_id"]) == amani.id
 
 
+async def test_a_redelivered_update_is_handled_once(app, client, amani):
+    app.dispatcher["redeliver_on_failure"] = True
+    client.local.private_chat(amani)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for _ in range(2):  # Telegram delivers the same update again
+        response = await client.post("/telegram/webhook", json=_start_update(amani, 41),
+                                     headers=headers)
+        assert response.status == 200
+    assert len(client.local.api.sent("sendMessage")) == 1
+
+
+async def test_an_update_that_could_not_be_stored_is_answered_with_an_error(
+    app, client, amani, failing_commits,
+):
+    """Telegram then delivers it again; once storage is back, it is handled, once."""
+    app.dispatcher["redeliver_on_failure"] = True
+    client.local.private_chat(amani)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    failing_commits.armed = True
+    response = await client.post("/telegram/webhook", json=_start_update(amani, 42),
+                                 headers=headers)
+    failing_commits.armed = False
+    assert response.status >= 500
+    [told] = client.local.api.sent("sendMessage")
+    assert "nothing was saved" in told.params["text"]
+    for _ in range(2):
+        response = await client.post("/telegram/webhook", json=_start_update(amani, 42),
+                                     headers=headers)
+        assert response.status == 200
+    replies = client.local.api.sent("sendMessage")
+    assert len(replies) == 2 and "nothing was saved" not in replies[1].params["text"]
+
+
 async def test_healthz_reports_database_and_scheduler(app, client):
     response = await client.get("/healthz")
     assert response.status == 503  # the scheduler has not started

@@ -147,3 +147,14 @@ async def test_unknown_people_are_stored_only_when_something_about_them_is(sessi
     assert (stored.telegram_id, stored.language) == (987654321, "fr")
     again = await people.touch_person(session, who, create=False)
     assert again.id == stored.id
+
+
+async def test_handled_updates_are_claimed_once_and_pruned_by_count(session):
+    from bot.services.updates import claim_update, prune_handled
+
+    assert await claim_update(session, 7) is True
+    assert await claim_update(session, 7) is False
+    for update_id in (8, 9, 10):
+        assert await claim_update(session, update_id)
+    assert await prune_handled(session, keep=2) == 2  # 7 and 8: only the newest ids are kept
+    assert await claim_update(session, 9) is False and await claim_update(session, 8) is True
