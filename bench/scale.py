@@ -292,7 +292,6 @@ async def time_jobs(url: str, data_dir: Path) -> dict[str, float]:
             await reports.remind_overdue(session, cipher, now)
             await reports.apply_retention(session, now, cipher)
             await reports.notify_replies(session, cipher, now)
-            await reports.purge_counters(session, now)
         async with database.session() as session:
             await reports.purge_delivered(session)
 

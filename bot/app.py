@@ -16,8 +16,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -34,14 +34,23 @@ from bot.delivery.scheduler import Ticker
 from bot.delivery.sender import Sender
 from bot.delivery.worker import Delivery
 from bot.errors import on_error
+from bot.fsm_privacy import (
+    ConversationCipher,
+    ExpiringMemoryStorage,
+    HashedKeyBuilder,
+    new_secret,
+    shared_secret,
+    warn_if_persistent,
+)
 from bot.i18n import CatalogI18n, get_i18n
 from bot.metrics import OUTBOX, OUTBOX_DUE
 from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.answers import CatalogueUnavailable, get_practice_index
+from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.services import actions, agenda, cochairs
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
-from bot.services.reports import foreign_key_ids
+from bot.services.reports import Counters, foreign_key_ids
 from bot.services.reports import register_jobs as register_report_jobs
 from bot.services.updates import prune_handled
 from bot.web import WebServer, build_web_app
@@ -114,13 +123,19 @@ class App:
 def build_dispatcher(
     settings: Settings, database: Database, i18n: CatalogI18n, ticker: Ticker,
     storage: BaseStorage | None = None, events_isolation: BaseEventIsolation | None = None,
+    conversation_secret: bytes | None = None, report_counters: Counters | None = None,
 ) -> Dispatcher:
     # One update at a time per user and chat: a second one (a tap right after a button) must
     # see what the first committed, not race it.
+    if storage is None:  # polling: in memory, forgotten after the same time as in Redis
+        storage = ExpiringMemoryStorage(timedelta(seconds=settings.fsm_ttl_seconds),
+                                        lambda: ticker.clock())
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage,
         events_isolation=events_isolation or SimpleEventIsolation(),
         settings=settings, database=database, ticker=ticker,
+        draft_cipher=ConversationCipher(conversation_secret or new_secret()),
+        report_counters=report_counters or MemoryCounters(),
     )
     tracker = UpdateTracker(settings.update_concurrency(database.is_sqlite))
     dispatcher["update_tracker"] = tracker
@@ -131,19 +146,24 @@ def build_dispatcher(
     return dispatcher
 
 
-async def open_redis(settings: Settings) -> tuple[Redis, RedisStorage]:
+async def open_redis(settings: Settings) -> tuple[Redis, RedisStorage, bytes]:
     """FSM state in Redis, shared by the replicas; drafts (report drafts included) expire after
-    WGBOT_FSM_TTL_SECONDS of inactivity."""
-    storage = RedisStorage.from_url(
-        settings.redis_url, key_builder=DefaultKeyBuilder(prefix="wgbot"),
-        state_ttl=settings.fsm_ttl_seconds, data_ttl=settings.fsm_ttl_seconds,
-    )
+    WGBOT_FSM_TTL_SECONDS of inactivity. Keys carry keyed hashes of the ids, values are sealed
+    under the replicas' conversation secret (see bot/fsm_privacy.py)."""
+    redis = Redis.from_url(settings.redis_url)
     try:
-        await storage.redis.ping()
+        secret = await shared_secret(redis)
     except RedisError as exc:
-        await storage.close()
+        await redis.aclose()
         raise ConfigError(f"cannot reach Redis at WGBOT_REDIS_URL: {exc}") from None
-    return storage.redis, storage
+    await warn_if_persistent(redis)
+    cipher = ConversationCipher(secret)
+    storage = RedisStorage(
+        redis, key_builder=HashedKeyBuilder(secret, prefix="wgbot"),
+        state_ttl=settings.fsm_ttl_seconds, data_ttl=settings.fsm_ttl_seconds,
+        json_dumps=cipher.dumps, json_loads=cipher.loads,
+    )
+    return redis, storage, secret
 
 
 async def build_app(settings: Settings, *, migrate: bool = True) -> App:
@@ -156,10 +176,10 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     except BaseException:
         await database.dispose()
         raise
-    redis = storage = isolation = None
+    redis = storage = isolation = secret = None
     if settings.redis_url:
         try:
-            redis, storage = await open_redis(settings)
+            redis, storage, secret = await open_redis(settings)
         except BaseException:
             await database.dispose()
             raise
@@ -178,7 +198,8 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     actions.register_jobs(ticker, database)
     register_report_jobs(ticker, database, settings.data_dir)
     ticker.add("outbox_metrics", partial(outbox_metrics, database), every_replica=True)
-    dispatcher = build_dispatcher(settings, database, i18n, ticker, storage, isolation)
+    dispatcher = build_dispatcher(settings, database, i18n, ticker, storage, isolation, secret,
+                                  RedisCounters(redis) if redis is not None else None)
     return App(settings, database, i18n, dispatcher, ticker, dispatcher["update_tracker"], redis)
 
 

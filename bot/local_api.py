@@ -69,6 +69,7 @@ class LocalBotAPI(BaseSession):
         self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.admins: dict[int, set[int]] = {}
+        self.outsiders: dict[int, set[int]] = {}  # chat id -> users not in it
         self.creators: dict[int, int] = {}
         self.users: dict[int, dict[str, Any]] = {}
         self.blocked: set[int] = set()
@@ -240,6 +241,8 @@ class LocalBotAPI(BaseSession):
             return {"status": "creator", "user": user, "is_anonymous": False}
         if user_id in self.admins.get(chat_id, set()):
             return {"status": "administrator", "user": user, **_ADMIN_RIGHTS}
+        if user_id in self.outsiders.get(chat_id, set()):
+            return {"status": "left", "user": user}
         return {"status": "member", "user": user}
 
     def _m_getChatMember(self, params, chat_id, files):

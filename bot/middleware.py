@@ -32,7 +32,7 @@ from bot.clock import utcnow
 from bot.i18n import CatalogI18n, pick_locale
 from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
 from bot.services.groups import ensure_member, get_group, get_membership
-from bot.services.people import touch_person
+from bot.services.people import get_person, touch_person
 from bot.services.reminders import resume_reminders
 from bot.services.updates import claim_update
 from handlers.common import identity_of
@@ -101,6 +101,24 @@ def _is_group_command(update: Update) -> bool:
     return update.callback_query is not None
 
 
+REPORT_STATES = ("ReportForm:", "StatusForm:")
+REPORT_COMMANDS = ("/report", "/status", "/start report", "/start status")
+
+
+def _is_report_update(update: TelegramObject, raw_state: str | None) -> bool:
+    """An update of the anonymous report flows in a private chat: nothing may be written about
+    the person then (not even a refreshed name), so that the transaction that files a report
+    holds the case only."""
+    if raw_state is not None and raw_state.startswith(REPORT_STATES):
+        return True
+    if not isinstance(update, Update):
+        return False
+    if update.callback_query is not None:
+        return (update.callback_query.data or "").startswith("rp:")
+    text = update.message.text if update.message is not None else None
+    return bool(text) and text.split("@", 1)[0].startswith(REPORT_COMMANDS)
+
+
 class ContextMiddleware(BaseMiddleware):
     """Outer update middleware: opens one session per update and commits when handling succeeds.
 
@@ -150,8 +168,13 @@ class ContextMiddleware(BaseMiddleware):
         if user is not None and not user.is_bot:
             # In private chats an unknown user is not stored until something about them is.
             in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
-            person = await touch_person(session, identity_of(user), create=in_group)
-            if person is not None and person.blocked_bot_at is not None and not in_group:
+            reporting = _is_report_update(event, data.get("raw_state"))
+            if reporting:  # /report or /status typed in a group included: no side effect
+                person = await get_person(session, user.id)  # read only
+            else:
+                person = await touch_person(session, identity_of(user), create=in_group)
+            if person is not None and person.blocked_bot_at is not None and not in_group \
+                    and not reporting:
                 ticker = data.get("ticker")
                 now = ticker.clock() if ticker is not None else utcnow()
                 await resume_reminders(session, person, now)  # they unblocked the bot
@@ -159,7 +182,8 @@ class ContextMiddleware(BaseMiddleware):
             group = await get_group(session, chat.id)
         if group is not None and person is not None:
             membership = await get_membership(session, group, person)
-            if membership is None and isinstance(event, Update) and _is_group_command(event):
+            if membership is None and isinstance(event, Update) and _is_group_command(event) \
+                    and not _is_report_update(event, None):
                 membership, joined_now = await ensure_member(session, group, person)
         locale = pick_locale(
             person.language if person else None,

@@ -71,6 +71,18 @@ async def is_chat_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
     return member.status in ADMIN_STATUSES
 
 
+async def is_in_chat(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether Telegram says this user is in the chat (False when it cannot tell)."""
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except TelegramAPIError as exc:
+        log.warning("getChatMember failed for chat %s: %s", chat_id, exc)
+        return False
+    if member.status == "restricted":
+        return bool(getattr(member, "is_member", False))
+    return member.status in ("creator", "administrator", "member")
+
+
 async def edit_in_place(
     message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> None:

@@ -23,6 +23,7 @@ from handlers.common import (
     RouterTemplate,
     group_error_text,
     identity_of,
+    is_in_chat,
     pillar_label,
     private_link_keyboard,
     require_registered,
@@ -81,7 +82,7 @@ async def _target(message: Message, session: AsyncSession, args: list[str]) -> P
 
 async def _change_role(
     message: Message, command: CommandObject, session: AsyncSession,
-    group: WorkingGroup | None, membership: Membership | None, grant: bool,
+    group: WorkingGroup | None, membership: Membership | None, grant: bool, bot: Bot,
 ) -> None:
     if not await require_registered(message, group):
         return
@@ -101,6 +102,12 @@ async def _change_role(
                                "this group (for example /join) first, or reply to one of their "
                                "messages."))
         return
+    if grant and not await is_in_chat(bot, message.chat.id, target.telegram_id):
+        # Only someone Telegram places in this very chat can read its reports: a look-alike
+        # group must not be able to enlist people of another group.
+        await message.answer(_("{name} is not in this chat. Only people in this group's chat "
+                               "can join its secretariat.").format(name=escape(target.full_name)))
+        return
     try:
         if grant:
             await grant_secretariat(session, group, target)
@@ -117,17 +124,17 @@ async def _change_role(
 @router.message(Command("grant"))
 async def grant(
     message: Message, command: CommandObject, session: AsyncSession,
-    group: WorkingGroup | None, membership: Membership | None,
+    group: WorkingGroup | None, membership: Membership | None, bot: Bot,
 ) -> None:
-    await _change_role(message, command, session, group, membership, grant=True)
+    await _change_role(message, command, session, group, membership, grant=True, bot=bot)
 
 
 @router.message(Command("revoke"))
 async def revoke(
     message: Message, command: CommandObject, session: AsyncSession,
-    group: WorkingGroup | None, membership: Membership | None,
+    group: WorkingGroup | None, membership: Membership | None, bot: Bot,
 ) -> None:
-    await _change_role(message, command, session, group, membership, grant=False)
+    await _change_role(message, command, session, group, membership, grant=False, bot=bot)
 
 
 @router.message(Command("groups"), F.chat.type == "private")

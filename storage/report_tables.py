@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, Index, LargeBinary, PrimaryKeyConstraint
+from sqlalchemy import Column, Date, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from storage.models import _ts, utcnow
@@ -52,18 +52,6 @@ class ReportEvent(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=20)
     actor_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-
-
-class ReportCounter(SQLModel, table=True):
-    """Anti-abuse counters: `subject` is a keyed hash of a user id under the day's key."""
-
-    __tablename__ = "report_counter"
-    __table_args__ = (PrimaryKeyConstraint("kind", "bucket", "subject"),)
-
-    kind: str = Field(max_length=16)
-    bucket: str = Field(max_length=16)  # the day or the hour counted
-    subject: str = Field(max_length=64)
-    count: int = Field(default=0)
 
 
 class ReportGroupSettings(SQLModel, table=True):

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 HANDLER_LINES = 400
 REASON_MARK = "Longer than"
@@ -41,8 +39,6 @@ def test_services_import_no_telegram_framework() -> None:
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/reports.py and handlers/cases.py still carry the "
-                   "report flows' logic; moving it into bot/services is under way")
 def test_handler_modules_are_short_or_say_why() -> None:
     long = []
     for path in sorted((ROOT / "handlers").glob("*.py")):

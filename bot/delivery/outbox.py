@@ -25,13 +25,16 @@ MAX_ATTEMPTS = 5
 
 async def enqueue(
     session: AsyncSession, *, key: str, kind: str, chat_id: int, due_at: datetime,
-    payload: dict | None = None,
+    payload: dict | None = None, created_at: datetime | None = None,
 ) -> bool:
-    """Add a row unless one with `key` exists; returns whether it was added."""
+    """Add a row unless one with `key` exists; returns whether it was added. `created_at`
+    defaults to now (a row that must not tell when it was made gives a coarser time)."""
     existing = await session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key))
     if existing.first() is not None:
         return False
     row = OutboxMessage(key=key, kind=kind, chat_id=chat_id, due_at=due_at, payload=payload or {})
+    if created_at is not None:
+        row.created_at = created_at
     try:
         async with session.begin_nested():
             session.add(row)

@@ -43,6 +43,7 @@ class Rendered:
     reply_markup: InlineKeyboardMarkup | None = None
     document: tuple[str, bytes] | None = None
     pin: bool = False  # pin the message when the bot has the right to
+    chat_id: int | None = None  # where to send, for rows that keep no chat id in clear
 
 
 Renderer = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[Rendered | None]]
@@ -147,13 +148,14 @@ class Delivery:
         if rendered is None:
             await mark_skipped(self.database, row.id, "nothing to send")
             return 0
+        chat_id = rendered.chat_id if rendered.chat_id is not None else row.chat_id
         try:
             if rendered.document is not None:
                 name, data = rendered.document
-                message = await self.sender.send_document(row.chat_id, name, data,
+                message = await self.sender.send_document(chat_id, name, data,
                                                           caption=rendered.text or None)
             else:
-                message = await self.sender.send_message(row.chat_id, rendered.text,
+                message = await self.sender.send_message(chat_id, rendered.text,
                                                          reply_markup=rendered.reply_markup)
         except TelegramAPIError as exc:
             log.warning("sending outbox row %s failed: %s", row.id, type(exc).__name__)
@@ -167,5 +169,5 @@ class Delivery:
         await mark_sent(self.database, row.id, now)
         SENT.labels(row.kind).inc()
         if rendered.pin:
-            await self.sender.pin(row.chat_id, message.message_id)
+            await self.sender.pin(chat_id, message.message_id)
         return 1

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import logging
 import os
 import secrets
 import stat
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from argon2.low_level import Type, hash_secret_raw
@@ -170,11 +167,6 @@ class ReportCipher:
             parallelism=1, hash_len=32, type=Type.ID,
         )
         return raw.hex()
-
-    def counter_hash(self, user_id: int, day: date) -> str:
-        """HMAC of the user id under the key of `day` (derived, never stored)."""
-        key = _derive(self.master, b"wgbot counter " + day.isoformat().encode("ascii"))
-        return hmac.new(key, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:40]
 
 
 def new_receipt() -> str:

@@ -9,12 +9,14 @@ encrypted content. Never who reported it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
@@ -27,7 +29,7 @@ from bot.services.groups import is_secretariat, members
 from bot.services.report_crypto import ReportCipher, ReportKeyError, ReportUnreadable, get_cipher
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, OutboxStatus, Person, Role, WorkingGroup
-from storage.report_tables import ReportCase, ReportCounter, ReportEvent, ReportGroupSettings
+from storage.report_tables import ReportCase, ReportEvent, ReportGroupSettings
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,14 @@ def today_of(now: datetime) -> date:
     return now.astimezone(UTC).date()
 
 
+def day_start(now: datetime) -> datetime:
+    """`now` coarsened to the day: what the report tables and their notices keep of a time."""
+    return datetime.combine(today_of(now), datetime.min.time(), tzinfo=UTC)
+
+
+SEALED_CHAT = 0  # an outbox row's chat id when the real one is sealed in its payload
+
+
 # -- validation of what a reporter sends ------------------------------------------------------
 def clean_line(text: str | None, limit: int, code: str) -> str:
     value = " ".join((text or "").split())
@@ -125,41 +135,22 @@ def check_draft(draft: Draft) -> None:
         raise ReportError("incomplete")
     if not draft.where or not draft.when or not draft.parts:
         raise ReportError("incomplete")
-    if draft.group_id is None and not draft.candidates:
+    if draft.group_id is None:  # one group only: see handlers/reports.py's _ask_group
         raise ReportError("incomplete")
 
 
 # -- anti-abuse counters ------------------------------------------------------------------------
-def _bucket(kind: str, now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H" if kind == "receipt" else "%Y-%m-%d")
+class Counters(Protocol):
+    """Anti-abuse counters per user and period, kept where nothing links them at rest (see
+    bot/rate_limits.py): never in the database."""
+
+    async def count(self, kind: str, user_id: int, now: datetime) -> int: ...
+
+    async def hit(self, kind: str, user_id: int, now: datetime) -> int: ...
 
 
-async def counter_value(
-    session: AsyncSession, cipher: ReportCipher, kind: str, user_id: int, now: datetime
-) -> int:
-    subject = cipher.counter_hash(user_id, today_of(now))
-    row = await session.get(ReportCounter, (kind, _bucket(kind, now), subject))
-    return row.count if row is not None else 0
-
-
-async def count_hit(
-    session: AsyncSession, cipher: ReportCipher, kind: str, user_id: int, now: datetime
-) -> int:
-    subject = cipher.counter_hash(user_id, today_of(now))
-    key = (kind, _bucket(kind, now), subject)
-    row = await session.get(ReportCounter, key)
-    if row is None:
-        row = ReportCounter(kind=kind, bucket=key[1], subject=subject, count=0)
-    row.count += 1
-    session.add(row)
-    await session.flush()
-    return row.count
-
-
-async def check_report_allowed(
-    session: AsyncSession, cipher: ReportCipher, user_id: int, now: datetime
-) -> None:
-    if await counter_value(session, cipher, "report", user_id, now) >= REPORTS_PER_DAY:
+async def check_report_allowed(counters: Counters, user_id: int, now: datetime) -> None:
+    if await counters.count("report", user_id, now) >= REPORTS_PER_DAY:
         raise ReportError("too_many_reports", max=REPORTS_PER_DAY)
 
 
@@ -207,15 +198,11 @@ async def emergency_contacts(session: AsyncSession, group_ids: Iterable[int]) ->
 
 
 # -- submitting and following up ---------------------------------------------------------------
-async def take_report_quota(
-    session: AsyncSession, cipher: ReportCipher, user_id: int, now: datetime
-) -> None:
-    """Count one report against the user's daily limit (keyed hash), or refuse.
-
-    Call it in a transaction of its own, committed before `submit`: the counter row and the
-    case row must not be written by the same transaction, which a database keeps track of."""
-    await check_report_allowed(session, cipher, user_id, now)
-    await count_hit(session, cipher, "report", user_id, now)
+async def take_report_quota(counters: Counters, user_id: int, now: datetime) -> None:
+    """Count one report against the user's daily limit, or refuse. Nothing is written to the
+    database: the case's transaction holds the case only."""
+    await check_report_allowed(counters, user_id, now)
+    await counters.hit("report", user_id, now)
 
 
 async def submit(
@@ -225,10 +212,10 @@ async def submit(
     check_draft(draft)
     today = today_of(now)
     receipt_hash = await asyncio.to_thread(cipher.receipt_hash, receipt)  # slow by design
-    groups = [draft.group_id] if draft.group_id is not None else draft.candidates
+    groups = [draft.group_id]
     ack_days = min([(await group_settings(session, g)).ack_days for g in groups])
-    content = {"where": draft.where, "when": draft.when, "parts": draft.parts,
-               "candidates": draft.candidates if draft.group_id is None else []}
+    # The reporter's other groups are never stored: they would fingerprint the reporter.
+    content = {"where": draft.where, "when": draft.when, "parts": draft.parts}
     case = ReportCase(
         group_id=draft.group_id, key_id=cipher.key_id_hex, category=draft.category,
         urgent=bool(draft.urgent), language=draft.language, status="received",
@@ -256,17 +243,18 @@ def read_body(cipher: ReportCipher, event: ReportEvent) -> dict:
 
 
 async def case_by_receipt(
-    session: AsyncSession, cipher: ReportCipher, receipt: str, user_id: int, now: datetime
+    session: AsyncSession, cipher: ReportCipher, counters: Counters, receipt: str, user_id: int,
+    now: datetime,
 ) -> ReportCase:
-    """The case of a receipt. Wrong codes count against the user (keyed hash, per hour)."""
-    if await counter_value(session, cipher, "receipt", user_id, now) >= WRONG_CODES_PER_HOUR:
+    """The case of a receipt. Wrong codes count against the user (per hour, see Counters)."""
+    if await counters.count("receipt", user_id, now) >= WRONG_CODES_PER_HOUR:
         raise ReportError("too_many_codes", max=WRONG_CODES_PER_HOUR)
     receipt_hash = await asyncio.to_thread(cipher.receipt_hash, receipt)  # slow by design
     found = (await session.exec(
         select(ReportCase).where(ReportCase.receipt_hash == receipt_hash))).first()
     if found is not None:
         return found
-    await count_hit(session, cipher, "receipt", user_id, now)
+    await counters.hit("receipt", user_id, now)
     other_key = (await session.exec(
         select(func.count()).select_from(ReportCase)
         .where(ReportCase.key_id != cipher.key_id_hex))).one()
@@ -450,15 +438,16 @@ async def announce(
     start = window_start(now)
     for group_id in group_ids:
         for person in await secretariat_of(session, group_id):
-            if urgent:
+            if urgent:  # due at once: the start of the day is past, and tells only the day
                 key = f"{KIND_URGENT}:{group_id}:{person.id}:{secrets.token_hex(8)}"
-                kind, due = KIND_URGENT, now
+                kind, due = KIND_URGENT, day_start(now)
             else:
                 key = f"{KIND_DIGEST}:{group_id}:{person.id}:{start.isoformat()}"
                 kind, due = KIND_DIGEST, start + DIGEST_WINDOW
             added += await outbox.enqueue(session, key=key, kind=kind,
                                           chat_id=person.telegram_id, due_at=due,
-                                          payload={"group_id": group_id})
+                                          payload={"group_id": group_id},
+                                          created_at=day_start(now))
     return added
 
 
@@ -593,11 +582,27 @@ async def notify_replies(session: AsyncSession, cipher: ReportCipher, now: datet
             chat = int(cipher.decrypt(case.notify_to, "notify")["chat"])  # type: ignore[index]
         except (ReportUnreadable, KeyError, TypeError, ValueError):
             continue
+        # The row keeps no chat id in clear (0 stands for "in the payload, sealed"), and no time
+        # finer than the day; it is deleted once delivered (purge_delivered).
+        sealed = base64.b64encode(cipher.encrypt({"chat": chat}, "notify-outbox")).decode()
         added += await outbox.enqueue(
             session, key=f"{KIND_REPLY}:{secrets.token_hex(12)}", kind=KIND_REPLY,
-            chat_id=chat, due_at=now, payload={"language": case.language})
+            chat_id=SEALED_CHAT, due_at=day_start(now), created_at=day_start(now),
+            payload={"language": case.language, "to": sealed})
     await session.flush()
     return added
+
+
+def reply_recipient(cipher: ReportCipher | None, row: OutboxMessage) -> int | None:
+    """The reporter's chat of an answer notice, unsealed at send time (None if unreadable)."""
+    sealed = row.payload.get("to")
+    if cipher is None or not isinstance(sealed, str):
+        return None
+    try:
+        value = cipher.decrypt(base64.b64decode(sealed), "notify-outbox")
+        return int(value["chat"])  # type: ignore[index]
+    except (ReportUnreadable, KeyError, TypeError, ValueError):
+        return None
 
 
 async def purge_delivered(session: AsyncSession) -> int:
@@ -607,13 +612,6 @@ async def purge_delivered(session: AsyncSession) -> int:
             OutboxStatus.CANCELLED.value)
     result = await session.exec(delete(OutboxMessage).where(
         col(OutboxMessage.kind).in_(OUTBOX_KINDS), col(OutboxMessage.status).in_(done)))
-    return result.rowcount or 0
-
-
-async def purge_counters(session: AsyncSession, now: datetime) -> int:
-    """Counters older than yesterday are useless (their day keys are gone): delete them."""
-    oldest = (today_of(now) - timedelta(days=1)).isoformat()
-    result = await session.exec(delete(ReportCounter).where(ReportCounter.bucket < oldest))
     return result.rowcount or 0
 
 
@@ -630,7 +628,6 @@ def register_jobs(ticker, database: Database, data_dir=None) -> None:
             await remind_overdue(session, cipher, now)
             await apply_retention(session, now, cipher)
             await notify_replies(session, cipher, now)
-            await purge_counters(session, now)
 
     async def purge_job(now: datetime) -> None:
         async with database.session() as session:
@@ -663,6 +660,30 @@ async def monthly_stats(
         by_category.setdefault(month, Counter())[case.category] += 1
         by_status.setdefault(month, Counter())[case.status] += 1
     return MonthlyStats(sorted(by_category), by_category, by_status)
+
+
+@dataclass(frozen=True)
+class PublishedMonth:
+    """What may be shown of a month: the total (exact from 3 up, else "<3") and, only when no
+    count below 3 can be worked out from it, the categories and statuses counted 3 or more."""
+
+    total: str
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+
+
+def publish_month(stats: MonthlyStats, month: str) -> PublishedMonth:
+    """Cells below 3 are left out, like zeros; if what is left out of a breakdown adds up to 1
+    or 2 (the total minus the cells shown would give it away, e.g. "4 in all, Land 3"), the
+    month is shown without any breakdown."""
+    categories, statuses = stats.by_category[month], stats.by_status[month]
+    total = sum(categories.values())
+    shown_categories = {k: v for k, v in categories.items() if v >= SUPPRESS_BELOW}
+    shown_statuses = {k: v for k, v in statuses.items() if v >= SUPPRESS_BELOW}
+    left_out = (total - sum(shown_categories.values()), total - sum(shown_statuses.values()))
+    if total < SUPPRESS_BELOW or any(0 < rest < SUPPRESS_BELOW for rest in left_out):
+        shown_categories, shown_statuses = {}, {}
+    return PublishedMonth(suppressed(total) or "0", shown_categories, shown_statuses)
 
 
 def suppressed(count: int) -> str | None:

@@ -165,6 +165,12 @@ async def test_reply_notice_for_a_reporter_who_asked(tg, database, amani, report
         assert await notify_replies(s, get_cipher(settings.data_dir), now) == 1
     async with database.session() as s:
         assert await notify_replies(s, get_cipher(settings.data_dir), now) == 0
+        rows = (await s.exec(select(OutboxMessage))).all()
+    # no chat id in clear at rest, and no time finer than the day in any report notice
+    assert rows and all(r.chat_id != reporter.id and str(reporter.id) not in str(r.payload)
+                        for r in rows)
+    assert all((r.created_at.hour, r.created_at.minute, r.created_at.second,
+                r.created_at.microsecond) == (0, 0, 0, 0) for r in rows)
     before = len(tg.texts(reporter.id))
     assert await _deliver(tg, database, now + timedelta(minutes=31)) >= 1
     notices = tg.texts(reporter.id)[before:]
@@ -176,7 +182,7 @@ async def test_reply_notice_for_a_reporter_who_asked(tg, database, amani, report
     assert all(r.chat_id != reporter.id for r in rows)
 
 
-async def test_reportstats_counts_suppressed_and_chart(tg, database, amani, reporter,
+async def test_reportstats_counts_suppressed_and_chart(tg, database, amani, bahati, reporter,
                                                        registered_group):
     for _ in range(3):
         await make_report(tg, database, reporter, registered_group, category=1)
@@ -185,10 +191,18 @@ async def test_reportstats_counts_suppressed_and_chart(tg, database, amani, repo
     await tg.send(amani, chat, "/reportstats")
     text = "\n".join(tg.texts(chat))
     month = datetime.now(UTC).strftime("%Y-%m")
+    # "4 in all, public security 3" would give away the single Environment report
     assert f"<b>{month}</b>: 4 in all" in text
-    assert "Conduct of public security forces: 3" in text
-    assert "Environment: &lt;3" in text and "Received: 4" in text
-    assert [m for m, _ in media_sent(tg)] == ["sendPhoto"]
+    assert "Conduct of public security forces" not in text and "Environment" not in text
+    assert "Received: 4" not in text
+    for _ in range(2):
+        await make_report(tg, database, bahati, registered_group, category=6)
+    await tg.send(amani, chat, "/reportstats")
+    text = "\n".join(tg.texts(chat)[-2:])
+    assert f"<b>{month}</b>: 6 in all" in text
+    assert "Conduct of public security forces: 3" in text and "Environment: 3" in text
+    assert "Received: 6" in text
+    assert [m for m, _ in media_sent(tg)] == ["sendPhoto", "sendPhoto"]
     photo = [c for c in tg.api.sent("sendPhoto")][0]
     assert photo.params["chat_id"] == chat
 

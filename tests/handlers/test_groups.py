@@ -170,3 +170,23 @@ async def test_groups_command_lists_my_groups(tg, amani, registered_group):
     chat = tg.private_chat(amani)
     await tg.send(amani, chat, "/groups")
     assert "South Kivu</b> - secretariat" in tg.last_text(chat)
+
+
+async def test_grant_only_for_people_in_the_chat(tg, database, amani, bahati, registered_group):
+    """A look-alike group cannot enlist someone of another group: Telegram must place them in
+    this chat."""
+    other = tg.group_chat(-1009999999, "South Kivu WG (copy)", creator=bahati)
+    await tg.send(bahati, other, "/setup South Kivu | Africa/Lubumbashi")
+    await tg.send(amani, registered_group, "/join")  # Amani is known, from the real group
+    tg.api.outsiders[other] = {amani.id}
+    await tg.send(bahati, other, "/grant @amani secretariat")
+    assert tg.last_text(other) == ("Amani is not in this chat. Only people in this group's chat "
+                                   "can join its secretariat.")
+    async with database.session() as s:
+        rows = (await s.exec(select(Membership).join(
+            Person, Membership.person_id == Person.id).where(Person.telegram_id == amani.id)
+        )).all()
+    assert len(rows) == 1  # only the real group's membership
+    tg.api.outsiders[other] = set()
+    await tg.send(bahati, other, "/grant @amani secretariat")
+    assert "is now in the secretariat" in tg.last_text(other)

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from bot.local_api import LocalUser
 from bot.services.report_crypto import clear_cache
+from storage.models import WorkingGroup
 from storage.report_tables import ReportCase
 from tests.report_helpers import (
     bot_messages,
@@ -142,29 +143,37 @@ async def test_private_report_without_any_group(tg, reporter):
     assert "which working group" in tg.last_text(chat)
 
 
-async def test_member_of_two_groups_chooses_or_does_not_know(tg, database, amani, bahati,
-                                                             registered_group):
+async def test_member_of_two_groups_chooses_one(tg, database, amani, bahati, registered_group):
+    """No "I don't know which": a report goes to one group, chosen with its age in view, and
+    the case keeps nothing of the reporter's other groups."""
     other = tg.group_chat(-1005555, "Ituri WG", creator=bahati)
     await tg.send(bahati, other, "/setup Ituri")
     await tg.send(bahati, registered_group, "/join")
     chat = tg.private_chat(bahati)
     await tg.send(bahati, chat, "/report")
     await press_last(tg, bahati, chat, "English")
-    assert labels(tg, chat) == ["Ituri", "South Kivu", "I don't know which", "Stop"]
-    await press_last(tg, bahati, chat, "I don't know which")
+    names = labels(tg, chat)
+    assert [n.split(" (since ")[0] for n in names] == ["Ituri", "South Kivu", "Stop"]
+    assert all(" (since " in n for n in names[:2])
+    await tg.press_data(bahati, tg.last_bot_message(chat), "rp:group:any")
+    assert "Only its secretariat will read it" in tg.last_text(chat)  # still asking
+    await press_last(tg, bahati, chat, 1)  # Ituri
     for label in ("Continue", "Other", "No"):
         await press_last(tg, bahati, chat, label)
     await tg.send(bahati, chat, "Market")
     await tg.send(bahati, chat, "Monday")
     await tg.send(bahati, chat, "Threats")
     await press_last(tg, bahati, chat, "Done")
+    assert "To the secretariat of: Ituri, a working group registered on" in tg.last_text(chat)
     await press_last(tg, bahati, chat, "Send the report")
     [case] = await _cases(database)
-    assert case.group_id is None
-    # both secretariats (Amani for South Kivu, Bahati for Ituri) can open it
-    for user in (amani, bahati):
-        await tg.send(user, tg.private_chat(user), f"/case {case.id}")
-        assert "Threats" in "\n".join(tg.texts(user.id))
+    async with database.session() as s:
+        ituri = (await s.exec(select(WorkingGroup).where(WorkingGroup.chat_id == other))).one()
+    assert case.group_id == ituri.id
+    await tg.send(amani, tg.private_chat(amani), f"/case {case.id}")  # South Kivu's secretariat
+    assert "Threats" not in "\n".join(tg.texts(amani.id))
+    await tg.send(bahati, chat, f"/case {case.id}")
+    assert "Threats" in "\n".join(tg.texts(bahati.id))
 
 
 async def test_forged_report_buttons_are_refused(tg, database, reporter, registered_group):
@@ -334,9 +343,60 @@ async def test_status_keeps_no_readable_case_number_in_the_state(tg, database, r
     await tg.send(reporter, reporter.id, f"/status {receipt}")
     key = StorageKey(bot_id=tg.bot.id, chat_id=reporter.id, user_id=reporter.id)
     data = await tg.dispatcher.fsm.storage.get_data(key)
-    assert "case" not in data and set(data) >= {"secret", "language"}
+    assert set(data) == {"secret"}  # the language and the case number are sealed too
     await press_last(tg, reporter, reporter.id, "Close and delete from this chat")
     assert tg.last_text(reporter.id).startswith("Closed. Your report is kept")
     assert not any("Status: Received" in (m.text or "")
                    for m in tg.api.chat_messages(reporter.id))
     assert len(await _cases(database)) == 1
+
+
+class _Writes:
+    """The data-changing SQL statements the database is sent, by table."""
+
+    def __init__(self, database) -> None:
+        self.statements: list[str] = []
+        self.engine = database.engine.sync_engine
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        words = statement.lstrip().split(None, 3)
+        if words and words[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.statements.append(" ".join(words[:3]).lower())
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+async def test_reporting_writes_nothing_about_the_reporter(tg, database, amani, registered_group):
+    """A known member who changed their username files a report: no update of their person
+    row, no counter, nothing but the case in the database."""
+    renamed = LocalUser(id=amani.id, first_name="Amani", username="amani_renamed",
+                        language_code="en")
+    writes = _Writes(database)
+    try:
+        await make_report(tg, database, renamed, registered_group)
+    finally:
+        writes.close()
+    tables = {s.split()[-1].strip('"') for s in writes.statements}
+    assert tables <= {"report_case", "report_event", "outbox"}, writes.statements
+    async with database.session() as s:
+        from storage.models import Person
+
+        person = (await s.exec(select(Person).where(Person.telegram_id == amani.id))).one()
+        assert person.username == "amani"
+
+
+async def test_report_in_a_group_makes_nobody_a_member(tg, database, bahati, registered_group):
+    from storage.models import Membership, Person
+
+    await tg.send(bahati, registered_group, "/report")
+    assert "never in this group" in tg.last_text(registered_group)
+    async with database.session() as s:
+        assert (await s.exec(select(Person).where(Person.telegram_id == bahati.id))).first() \
+            is None
+        assert len((await s.exec(select(Membership))).all()) == 1  # Amani's, from /setup
