@@ -20,7 +20,8 @@ if str(ROOT) not in sys.path:
 
 from bot.practices.answers import answer_card, find_matches  # noqa: E402
 from bot.practices.catalogue import Catalogue, load  # noqa: E402
-from bot.practices.search import EvalCase, PracticeIndex, evaluate, load_eval_cases  # noqa: E402
+from bot.practices.evaluation import EvalCase, evaluate, load_eval_cases  # noqa: E402
+from bot.practices.search import PracticeIndex  # noqa: E402
 
 EVAL_FILE = ROOT / "tests" / "data" / "practice_questions.jsonl"
 
