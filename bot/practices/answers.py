@@ -306,7 +306,7 @@ def _legend(catalogue: Catalogue, blocks: Iterable[_Block], lang: str) -> str:
     if not names:
         return ""
     label = translate("Sources:", lang)
-    return _clip(f"<i>{escape(label)} {'; '.join(names)}</i>", LEGEND_MAX)
+    return f"<i>{_clip(f'{escape(label)} ' + '; '.join(names), LEGEND_MAX)}</i>"
 
 
 def _fallback_note(lang: str, shown: Sequence[str]) -> str:
@@ -444,8 +444,8 @@ def _first_card(catalogue: Catalogue, entry: Entry, match: Match, lang: str,
     names = _source_names(catalogue, refs, lang)
     source = ""
     if names:
-        source = _clip(f"<i>{escape(translate('Sources:', lang))} {'; '.join(names)}</i>",
-                       SOURCE_LINE_MAX)
+        line = f"{escape(translate('Sources:', lang))} {'; '.join(names)}"
+        source = f"<i>{_clip(line, SOURCE_LINE_MAX)}</i>"
     tail = [source, caveat(lang)]
 
     def build(room: int) -> str:

@@ -110,6 +110,7 @@ MIN_FUZZY_LENGTH = 4
 # language (tests/data/practice_dev.jsonl).
 MIN_CONFIDENCE = 0.35
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
+RECENT_QUERIES = 32  # questions whose analysis is kept
 INDEX_FORMAT = 2  # bump when the pickled index changes shape
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
@@ -437,6 +438,7 @@ class PracticeIndex:
         self._all_stopwords = frozenset().union(*(i.analyzer.stopwords
                                                   for i in self._languages.values()))
         self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
+        self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
 
     @classmethod
     def cached(cls, catalogue: Catalogue, directory: Path | str | None) -> PracticeIndex:
@@ -526,7 +528,7 @@ class PracticeIndex:
                    for code in LANGUAGES}
         scores = self._mix(by_lang, lang)
         scores = np.where(self._answering, scores, -1.0)
-        order = sorted(range(len(self._entries)), key=lambda row: (-scores[row], row))
+        order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 1)]]
         group_by_lang = {code: self._languages[code].group_scores(queries[code].weights)
                          for code in LANGUAGES}
         group_scores = self._mix(group_by_lang, lang)
@@ -577,6 +579,17 @@ class PracticeIndex:
         return min(best, 1.0)
 
     def _queries(self, query: str, lang: str) -> dict[str, _Query]:
+        """The question seen through each language (the last questions' kept: an answer card
+        ranks the points of several matches for the same question)."""
+        key = (query, lang)
+        found = self._recent.get(key)
+        if found is None:
+            if len(self._recent) >= RECENT_QUERIES:
+                self._recent.pop(next(iter(self._recent)))
+            found = self._recent[key] = self._analyse_query(query, lang)
+        return found
+
+    def _analyse_query(self, query: str, lang: str) -> dict[str, _Query]:
         """The question seen through each language: weighted stems, misspellings resolved."""
         split = _split(query)
         words_by_lang = {code: idx.analyzer.keep(split) for code, idx in self._languages.items()}

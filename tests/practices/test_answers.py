@@ -103,6 +103,9 @@ def test_answer_card_fits_a_phone_and_shows_the_points_chosen_for_the_question(
     assert match.points != ((0, 0), (0, 1), (0, 2))  # chosen for the question, not the first
     assert match.points[0][0] == 6  # "Report abuses", whose keywords name arrests
     assert "<i>Sources: " in card.text and card.text.endswith(f"<i>{CAVEAT}</i>")
+    source = next(line for line in card.text.splitlines() if line.startswith("<i>Sources: "))
+    assert source.endswith("…</i>") and len(source) <= practice_answers.SOURCE_LINE_MAX + 7
+    assert card.text.count("<i>") == card.text.count("</i>")
     assert card.next_start == 1
     following = answer_card(catalogue, match, "en", 1)
     assert match.practices[0] in _headings_on(following.text, catalogue, "2.8.d", "en")
