@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.practices.catalogue import (
+    COVERAGE,
     LANGUAGES,
     CatalogueLoadError,
     builtin_dir,
@@ -16,6 +17,7 @@ from bot.practices.catalogue import (
     check,
     default_catalogue,
     errors,
+    fallbacks_for,
     load,
     localize,
     localize_list,
@@ -54,7 +56,60 @@ def _write(directory: Path, name: str, data: Any) -> Path:
 
 
 def test_shipped_catalogue_has_no_error_and_no_missing_translation() -> None:
-    assert check() == []
+    # Every text a reader sees in all five languages (COVERAGE): this fails, naming each
+    # missing field, until the catalogue's content is complete.
+    assert [str(issue) for issue in check()] == []
+
+
+def _everywhere(text: str) -> dict[str, str]:
+    return {lang: f"{text} ({lang})" for lang in LANGUAGES}
+
+
+def _complete_catalogue(directory: Path) -> Path:
+    entry = _entry(
+        title=_everywhere("Convoys"), summary=_everywhere("Escorts"),
+        questions={lang: [f"Who escorts us? ({lang})"] for lang in LANGUAGES},
+        keywords={lang: [f"escort ({lang})"] for lang in LANGUAGES},
+        practices=[{"heading": _everywhere("Agree rules"), "note": _everywhere("A note"),
+                    "keywords": {lang: ["rules"] for lang in LANGUAGES}, "tags": ["victims"],
+                    "points": [{"text": _everywhere("Write them"), "sources": ["VPs: 4"]}]}],
+        case_study={"title": _everywhere("A case"), "text": _everywhere("What happened")},
+    )
+    _write(directory, "3.1.a.yaml", entry)
+    _write(directory, "glossary.yaml", {"VPs": {"kind": "source", "name": _everywhere("VPs")}})
+    _write(directory, "structure.yaml", {"chapters": [{
+        "number": 3, "title": _everywhere("Chapter 3"),
+        "sections": [{"id": "3.1", "title": _everywhere("Section 3.1")}]}]})
+    return directory
+
+
+def test_every_text_is_required_in_five_languages(tmp_path: Path) -> None:
+    assert set(COVERAGE) >= {"title", "summary", "heading", "note", "point", "case_study",
+                             "questions", "keywords", "glossary", "structure"}
+    assert all(COVERAGE[kind] == LANGUAGES for kind in COVERAGE)
+    assert check([_complete_catalogue(tmp_path)]) == []
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    (("practices", 0, "points", 0, "text"), "practices[0].points[0].text"),
+    (("practices", 0, "heading"), "practices[0].heading"),
+    (("practices", 0, "note"), "practices[0].note"),
+    (("case_study", "text"), "case_study.text"),
+    (("summary",), "summary"),
+    (("keywords",), "keywords"),
+])
+def test_strict_check_names_each_missing_language(tmp_path: Path, path: tuple[Any, ...],
+                                                  field: str) -> None:
+    directory = _complete_catalogue(tmp_path)
+    data = yaml.safe_load((directory / "3.1.a.yaml").read_text(encoding="utf-8"))
+    target = data
+    for key in path:
+        target = target[key]
+    del target["ln"]
+    _write(directory, "3.1.a.yaml", data)
+    issues = check([directory])
+    assert [(i.field, i.severity) for i in issues] == [(f"{field}.ln", "warning")]
+    assert f"3.1.a.yaml: {field}.ln: warning: missing translation" in str(issues[0])
 
 
 def test_shipped_catalogue_has_the_seeded_entries() -> None:
@@ -114,10 +169,11 @@ def test_localized_lookup_says_when_it_fell_back() -> None:
     assert entry.title_in("ln").fallback is False
     point = entry.practices[0].points[0]
     assert point.text_in("fr") == (point.text["fr"], "fr", False)
-    in_lingala = point.text_in("ln")
-    assert in_lingala.fallback is True and in_lingala.lang == "en"
-    assert in_lingala.text == point.text["en"]
-    assert localize({"en": "x", "fr": "y"}, "ln", fallbacks=("fr", "en")) == ("y", "fr", True)
+    assert localize({"en": "x", "fr": "y"}, "ln") == ("y", "fr", True)  # French first
+    assert localize({"en": "x"}, "ln") == ("x", "en", True)
+    assert localize({"en": "x", "fr": "y"}, "sw") == ("x", "en", True)
+    assert localize({"en": "x", "fr": "y"}, "ln", fallbacks=("en",)) == ("x", "en", True)
+    assert fallbacks_for("ln") == ("fr", "en") and fallbacks_for("es") == ("en",)
     assert localize_list({"en": ["a"]}, "sw") == (("a",), "en", True)
     assert localize_list({}, "sw").items == ()
 

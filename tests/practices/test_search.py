@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from bot.practices.catalogue import Catalogue, Entry, default_catalogue
+from bot.practices.evaluation import evaluate, load_eval_cases, read_eval_cases
 from bot.practices.search import (
     PracticeIndex,
+    catalogue_digest,
+    confident,
     default_index,
-    evaluate,
     fold,
-    load_eval_cases,
-    read_eval_cases,
+    is_sensitive,
     search,
 )
 
@@ -39,7 +40,10 @@ def test_evaluation_set_is_large_and_multilingual() -> None:
 
 
 def test_accuracy_on_the_evaluation_set(index: PracticeIndex) -> None:
-    report = evaluate(index, load_eval_cases(EVAL_FILE))
+    # Questions about entries whose practices are not written yet are answered by none.
+    answering = {e.id for e in index.catalogue if e.has_practices}
+    cases = [c for c in load_eval_cases(EVAL_FILE) if set(c.expect) & answering]
+    report = evaluate(index, cases)
     misses = [(m.case.q, m.case.expect, m.got) for m in report.misses]
     assert report.top3_accuracy >= 0.90, misses
     assert report.top1_accuracy >= 0.75, misses
@@ -102,8 +106,10 @@ def test_missing_translations_fall_back_to_english(index: PracticeIndex) -> None
 
 def _tiny_catalogue() -> Catalogue:
     def entry(entry_id: str, en: str, fr: str) -> Entry:
-        return Entry(id=entry_id, chapter=9, section="9.1", has_practices=False,
-                     title={"en": en, "fr": fr}, summary={"en": en, "fr": fr})
+        group = {"heading": {"en": en}, "points": [{"text": {"en": en}}]}
+        return Entry(id=entry_id, chapter=9, section="9.1", has_practices=True,
+                     title={"en": en, "fr": fr}, summary={"en": en, "fr": fr},
+                     practices=[group])
 
     return Catalogue({
         "9.1.a": entry("9.1.a", "Convoy escort on the road", "Les camions"),
@@ -124,7 +130,7 @@ def test_result_shape_and_order(index: PracticeIndex) -> None:
     scores = [r.score for r in results]
     assert scores == sorted(scores, reverse=True) and scores[-1] > 0
     data = results[0].to_dict()
-    assert set(data) == {"id", "title", "score", "practices"}
+    assert set(data) == {"id", "title", "score", "confidence", "practices"}
     assert all(set(p) == {"index", "heading", "score"} for p in data["practices"])
     assert len(results[0].practices) <= 3
 
@@ -139,10 +145,99 @@ def test_best_matching_practice_groups(index: PracticeIndex) -> None:
     assert report.practices[0].heading == "Signaler les abus"
 
 
-def test_challenges_without_practices_are_found_and_marked(index: PracticeIndex) -> None:
-    result = index.search("where do the royalties we pay go?", "en")[0]
-    assert result.id == "1.2.b"
-    assert result.has_practices is False and result.practices == ()
+def test_challenges_without_practices_answer_no_question(index: PracticeIndex) -> None:
+    stubs = {e.id for e in index.catalogue if not e.has_practices}
+    assert stubs
+    for query in ("where do the royalties we pay go?", "royalties transparency payments",
+                  "la communauté demande une route à la place de l'État"):
+        assert not {r.id for r in index.search(query, "en", limit=20)} & stubs
+
+
+@pytest.mark.parametrize(("query", "lang"), [
+    ("how do we buy kidnap and ransom insurance for our expatriate staff", "en"),
+    ("which environmental permit do we need for the new tailings dam", "en"),
+    ("I am looking for a job as a driver, how do I apply", "en"),
+    ("comment obtenir un permis environnemental pour la nouvelle usine", "fr"),
+    ("je cherche un emploi de chauffeur, comment postuler", "fr"),
+    ("seguro contra secuestro para ejecutivos extranjeros", "es"),
+    ("quiero enviar mi currículum para un puesto de ingeniero", "es"),
+    ("bei ya dhahabu leo ni kiasi gani", "sw"),
+    ("mechi ya mpira inaanza saa ngapi", "sw"),
+    ("ndenge nini kolamba loso na ndunda", "ln"),
+])
+def test_questions_outside_the_catalogue_are_declined(index: PracticeIndex, query: str,
+                                                      lang: str) -> None:
+    assert not confident(index.search(query, lang))
+    assert index.answer(query, lang) == []
+
+
+def test_confidence_does_not_grow_with_the_length_of_the_question(index: PracticeIndex) -> None:
+    short = "police arrested protesters"
+    long = ("the mining police arrested protesters yesterday morning near the concession and "
+            "nobody from the provincial office came to see what happened to the protesters")
+    for query in (short, long):
+        results = index.search(query, "en")
+        assert results[0].id == "2.8.d" and confident(results)
+    off = "kidnap insurance"
+    longer_off = ("how should the company buy kidnap and ransom insurance for the expatriate "
+                  "engineers and their families who travel between the capital and the mine")
+    for query in (off, longer_off):
+        assert not confident(index.search(query, "en"))
+
+
+@pytest.mark.parametrize(("query", "lang", "word", "not_meant"), [
+    ("the guards were fired after the incident", "en", "fired", "file"),
+    ("soldiers stand at the gate every night", "en", "gate", "date"),
+    ("tunataka kuanza kikundi cha kazi", "sw", "kuanza", "kwanza"),
+])
+def test_real_words_are_not_corrected_into_catalogue_words(index: PracticeIndex, query: str,
+                                                           lang: str, word: str,
+                                                           not_meant: str) -> None:
+    for code, seen in index._queries(query, lang).items():
+        stem = index._languages[code].analyzer.stem(not_meant)
+        assert stem not in seen.weights or not_meant in query, (code, seen.weights)
+
+
+def test_a_real_word_the_catalogue_lacks_still_matches_its_stem(index: PracticeIndex) -> None:
+    weights = index._queries("a policeman hit a villager", "en")["en"].weights
+    assert "polic" in weights and 0 < weights["polic"] < 1
+
+
+def test_questions_about_abuses_by_security_forces_do_not_land_on_abuses_they_suffer(
+        index: PracticeIndex) -> None:
+    for query, lang in [("soldiers accused of raping women near the mine", "en"),
+                        ("police abuses against villagers", "en"),
+                        ("des policiers ont frappé des villageois", "fr")]:
+        assert index.search(query, lang)[0].id != "2.8.c", query
+    assert index.search("our policemen have not been paid for months", "en")[0].id == "2.8.c"
+
+
+def test_sensitive_questions_are_recognised() -> None:
+    for question in ("soldiers raped a woman", "ils ont torturé un homme", "lo mataron",
+                     "walimuua mchimbaji", "wanawake walibakwa", "basoda babomi moto",
+                     "sexual violence by guards"):
+        assert is_sensitive(question), question
+    for question in ("police arrested protesters", "the road is blocked", "kuanza kikundi"):
+        assert not is_sensitive(question), question
+
+
+def test_the_index_is_saved_and_loaded_by_catalogue_content(tmp_path: Path) -> None:
+    catalogue = default_catalogue()
+    built = PracticeIndex.cached(catalogue, tmp_path)
+    saved = list(tmp_path.glob("practice-index-*.pickle"))
+    assert len(saved) == 1 and catalogue_digest(catalogue)[:24] in saved[0].name
+    loaded = PracticeIndex.cached(catalogue, tmp_path)
+    assert loaded is not built
+    query = "la police a arrêté des manifestants"
+    assert ([r.to_dict() for r in loaded.search(query, "fr")]
+            == [r.to_dict() for r in built.search(query, "fr")])
+    saved[0].write_bytes(b"not a pickle")
+    assert PracticeIndex.cached(catalogue, tmp_path).search(query, "fr")
+    smaller = Catalogue({k: v for k, v in catalogue.entries.items() if k != "icwg"},
+                        catalogue.glossary, catalogue.structure)
+    PracticeIndex.cached(smaller, tmp_path)
+    assert len(list(tmp_path.glob("practice-index-*.pickle"))) == 1  # the old one replaced
+    assert catalogue_digest(smaller) != catalogue_digest(catalogue)
 
 
 def test_questions_without_content_words_find_nothing(index: PracticeIndex) -> None:
@@ -169,7 +264,8 @@ def test_reading_evaluation_lines() -> None:
         ("a", "sw", ("1.1.a",), 1), ("b", "fr", ("2.8.d",), 4)]
     with pytest.raises(ValueError, match="line 2"):
         read_eval_cases(['{"q": "a", "expect": ["x"]}', "{not json"])
+    assert read_eval_cases(['{"q": "a", "expect": []}'])[0].in_scope is False
     with pytest.raises(ValueError, match="expect"):
-        read_eval_cases(['{"q": "a", "expect": []}'])
+        read_eval_cases(['{"q": "a", "expect": [1]}'])
     with pytest.raises(ValueError, match="language"):
         read_eval_cases(['{"q": "a", "lang": "de", "expect": ["x"]}'])
