@@ -264,21 +264,28 @@ async def test_practices_browses_chapters_sections_and_challenges(tg, amani):
     top = tg.last_bot_message(chat)
     assert _labels(top) == ["1. Working with host governments",
                             "2. Working with public security forces",
+                            "3. Working with private security providers",
+                            "4. Working with communities",
                             "Fact sheets and case studies"]
     await tg.press(amani, top, "1. Working with host governments")
     chapter = tg.last_bot_message(chat)
-    assert _labels(chapter) == ["1.1 Engagement and coordination",
-                                "1.2 Governance and transparency", "Back"]
+    catalogue = default_catalogue()
+    assert _labels(chapter) == [f"{s.id} {s.title['en']}"
+                                for s in catalogue.sections_with_entries(1)] + ["Back"]
+    assert _labels(chapter)[:2] == ["1.1 Engagement and coordination",
+                                    "1.2 Governance and transparency"]
     await tg.press(amani, chapter, "1.2 Governance and transparency")
     assert _labels(tg.last_bot_message(chat)) == ["1.2.a", "1.2.b", "1.2.c", "1.2.d", "Back"]
-    assert tg.last_text(chat).count("<i>(practices not yet written)</i>") == 4
-    await tg.press(amani, tg.last_bot_message(chat), "1.2.a")
+    stubs = [e.id for e in catalogue.entries_in_section("1.2") if not e.has_practices]
+    assert stubs == ["1.2.b", "1.2.c", "1.2.d"]
+    assert tg.last_text(chat).count("<i>(practices not yet written)</i>") == len(stubs)
+    await tg.press(amani, tg.last_bot_message(chat), "1.2.b")
     card = tg.last_bot_message(chat)
     assert "The good practices for this challenge are not yet written in this catalogue." in (
         card.text)
     assert "toolkit gives no" not in card.text
     assert "See also:" in card.text and card.text.endswith(f"<i>{CAVEAT}</i>")
-    assert _labels(card) == ["1.2.c", "Back"]
+    assert _labels(card) == ["1.2.a", "1.2.c", "Back"]
     await tg.press(amani, card, "1.2.c")
     assert tg.last_text(chat).startswith(f"<b>1.2.c</b> · <b>{_title('1.2.c')}</b>")
 

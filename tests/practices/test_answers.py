@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -219,14 +220,15 @@ def test_sources_are_cited_and_explained(catalogue) -> None:
 
 
 def test_entries_without_practices_say_so(catalogue) -> None:
-    card = answer_card(catalogue, Match("1.2.a", ()), "en")
+    assert not catalogue["1.2.b"].has_practices
+    card = answer_card(catalogue, Match("1.2.b", ()), "en")
     assert "The good practices for this challenge are not yet written in this catalogue." in (
         card.text)
     assert "toolkit gives no" not in card.text
-    assert catalogue["1.2.a"].summary["en"] in card.text
+    assert catalogue["1.2.b"].summary["en"] in card.text
     assert f"<b>1.2.c</b> {catalogue['1.2.c'].title['en']}" in card.text  # related
     assert card.next_start is None and card.text.endswith(f"<i>{CAVEAT}</i>")
-    assert answer_card(catalogue, Match("1.2.a", ()), "en", start=1) is None
+    assert answer_card(catalogue, Match("1.2.b", ()), "en", start=1) is None
 
 
 def test_cards_of_unknown_entries_or_pages_are_none(catalogue) -> None:
@@ -316,29 +318,42 @@ def test_entry_keys_fit_in_buttons(tmp_path: Path) -> None:
 def test_browsing_lists(catalogue) -> None:
     top = browse_top(catalogue, "en")
     assert [(c.level, c.ref) for c in top.choices] == [
-        ("chapter", "1"), ("chapter", "2"), ("factsheets", "")]
+        ("chapter", "1"), ("chapter", "2"), ("chapter", "3"), ("chapter", "4"),
+        ("factsheets", "")]
     assert top.parent is None
     chapter = browse_chapter(catalogue, 2, "fr")
-    assert [c.ref for c in chapter.choices] == ["2.8"] and chapter.parent == ("top", "")
+    assert [c.ref for c in chapter.choices] == [f"2.{n}" for n in range(1, 9)]
+    assert chapter.parent == ("top", "")
     assert "Chapitre 2" in chapter.text
     section = browse_section(catalogue, "1.1", "sw")
     assert [c.ref for c in section.choices] == ["1.1.a", "1.1.b", "1.1.c"]
     assert section.parent == ("chapter", "1")
     assert catalogue["1.1.a"].title["sw"] in section.text
-    assert [c.ref for c in browse_factsheets(catalogue, "en").choices] == ["icwg"]
-    assert browse_chapter(catalogue, 3, "en") is None  # no entries there yet
+    assert [c.ref for c in browse_factsheets(catalogue, "en").choices] == [
+        e.id for e in catalogue.factsheets()]
     assert browse_chapter(catalogue, 42, "en") is None
-    assert browse_section(catalogue, "2.3", "en") is None
     assert browse_section(catalogue, "9.9", "en") is None
+    # Every chapter and section of the shipped catalogue has entries now: a catalogue without
+    # chapter 3 and section 2.3 shows that those without entries are not offered.
+    partial = replace(catalogue, entries={
+        k: e for k, e in catalogue.entries.items() if e.chapter != 3 and e.section != "2.3"})
+    assert [c.ref for c in browse_top(partial, "en").choices] == [
+        "1", "2", "4", ""]
+    assert browse_chapter(partial, 3, "en") is None
+    assert "2.3" not in [c.ref for c in browse_chapter(partial, 2, "en").choices]
+    assert browse_section(partial, "2.3", "en") is None
     assert entry_parent(catalogue["2.8.d"]) == ("section", "2.8")
     assert entry_parent(catalogue["icwg"]) == ("factsheets", "")
 
 
 def test_browsing_marks_challenges_whose_practices_are_not_written(catalogue) -> None:
     section = browse_section(catalogue, "1.2", "en")
-    assert "<b>1.2.a</b> " + catalogue["1.2.a"].title["en"] + (
+    assert "<b>1.2.b</b> " + catalogue["1.2.b"].title["en"] + (
         " <i>(practices not yet written)</i>") in section.text
-    assert "1.2.a" in [c.ref for c in section.choices]
+    assert "1.2.b" in [c.ref for c in section.choices]
+    assert "<b>1.2.a</b> " + catalogue["1.2.a"].title["en"] + "\n" in section.text  # has them
+    assert section.text.count("(practices not yet written)") == sum(
+        not e.has_practices for e in catalogue.entries_in_section("1.2"))
 
 
 def test_no_match_text_points_to_browsing() -> None:

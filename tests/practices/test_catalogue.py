@@ -24,8 +24,17 @@ from bot.practices.catalogue import (
     normalize_language,
 )
 
-CHALLENGES_WITH_PRACTICES = {"1.1.a", "1.1.b", "1.1.c", "2.8.a", "2.8.b", "2.8.c", "2.8.d"}
-STUBS = {"1.2.a", "1.2.b", "1.2.c", "1.2.d"}
+# The complete catalogue: 39 challenges of chapters 1-4 and 8 fact sheets; 10 of them have no
+# practices in the toolkit's text (yet).
+CHALLENGES = {"1.1.a", "1.1.b", "1.1.c", "1.2.a", "1.2.b", "1.2.c", "1.2.d", "1.3.a",
+              "2.1.a", "2.2.a", "2.3.a", "2.4.a", "2.5.a", "2.5.b", "2.6.a", "2.7.a",
+              "2.8.a", "2.8.b", "2.8.c", "2.8.d",
+              "3.1.a", "3.2.a", "3.2.c", "3.3.a", "3.4.a", "3.5.a", "3.6.a", "3.7.a", "3.8.a",
+              "3.9.a", "3.10.a",
+              "4.1.a", "4.1.b", "4.1.d", "4.1.e", "4.2.a", "4.3.a", "4.4.a", "4.5.a"}
+FACTSHEETS = ["armed-conflict", "asm", "gender", "hrd", "hrdd", "icwg", "indigenous", "mou"]
+STUBS = {"1.2.b", "1.2.c", "1.2.d", "2.5.b", "3.2.c", "4.1.b", "4.1.d", "4.1.e", "asm", "mou"}
+WITH_CASE_STUDY = {"1.1.b", "2.6.a", "3.2.a", "3.5.a", "3.8.a", "icwg", "indigenous"}
 
 
 def _entry(entry_id: str = "3.1.a", **changes: Any) -> dict[str, Any]:
@@ -114,14 +123,13 @@ def test_strict_check_names_each_missing_language(tmp_path: Path, path: tuple[An
 
 def test_shipped_catalogue_has_the_seeded_entries() -> None:
     catalogue = default_catalogue()
-    assert set(catalogue.entries) == CHALLENGES_WITH_PRACTICES | STUBS | {"icwg"}
-    for entry_id in CHALLENGES_WITH_PRACTICES | {"icwg"}:
-        assert catalogue[entry_id].has_practices and catalogue[entry_id].practices
+    assert set(catalogue.entries) == CHALLENGES | set(FACTSHEETS)
+    for entry_id in set(catalogue.entries) - STUBS:
+        assert catalogue[entry_id].has_practices and catalogue[entry_id].practices, entry_id
     for entry_id in STUBS:
         assert not catalogue[entry_id].has_practices and not catalogue[entry_id].practices
-    assert catalogue["1.1.b"].case_study is not None
-    assert catalogue["icwg"].case_study is not None
-    assert catalogue["icwg"].kind == "factsheet"
+    assert {e.id for e in catalogue if e.case_study is not None} == WITH_CASE_STUDY
+    assert {e.id for e in catalogue if e.kind == "factsheet"} == set(FACTSHEETS)
 
 
 def test_languages_required_by_the_project_are_present() -> None:
@@ -154,11 +162,16 @@ def test_related_entries_exist_and_are_listed() -> None:
 def test_browsing_by_chapter_and_section() -> None:
     catalogue = default_catalogue()
     assert [c.number for c in catalogue.chapters()] == [1, 2, 3, 4]
-    assert [s.id for s in catalogue.sections_with_entries(1)] == ["1.1", "1.2"]
+    assert [s.id for s in catalogue.sections_with_entries(1)] == ["1.1", "1.2", "1.3"]
+    assert [s.id for s in catalogue.sections_with_entries(3)] == [f"3.{n}" for n in range(1, 11)]
     assert [e.id for e in catalogue.entries_in_section("1.1")] == ["1.1.a", "1.1.b", "1.1.c"]
-    assert [e.id for e in catalogue.entries_in_chapter(2)] == ["2.8.a", "2.8.b", "2.8.c", "2.8.d"]
-    assert [e.id for e in catalogue.factsheets()] == ["icwg"]
-    assert list(catalogue.entries)[-1] == "icwg"
+    assert [e.id for e in catalogue.entries_in_section("3.2")] == ["3.2.a", "3.2.c"]
+    assert [e.id for e in catalogue.entries_in_chapter(2)] == [
+        "2.1.a", "2.2.a", "2.3.a", "2.4.a", "2.5.a", "2.5.b", "2.6.a", "2.7.a",
+        "2.8.a", "2.8.b", "2.8.c", "2.8.d"]
+    assert [e.id for e in catalogue.entries_in_chapter(3)][-1] == "3.10.a"  # 3.10 after 3.9
+    assert [e.id for e in catalogue.factsheets()] == FACTSHEETS
+    assert list(catalogue.entries)[-1] == FACTSHEETS[-1]
     assert catalogue.section("2.8").title["fr"] == "Violations des droits humains"
     assert catalogue.get(" 2.8.A ") is catalogue["2.8.a"]
     assert catalogue.get("9.9.z") is None
@@ -246,12 +259,14 @@ def test_operator_directory_replaces_and_adds_entries(tmp_path: Path) -> None:
     replaced = _entry("1.1.a", chapter=1, section="1.1", related=["icwg"])
     replaced["title"] = {"en": "Our own wording", "fr": "Notre formulation"}
     path = _write(tmp_path, "1.1.a.yaml", replaced)
-    _write(tmp_path, "3.1.a.yaml", _entry())
+    assert "3.1.b" not in default_catalogue()  # a challenge the shipped catalogue lacks
+    added = _write(tmp_path, "3.1.b.yaml", _entry("3.1.b"))
     catalogue = load(catalogue_dirs([tmp_path]))
     assert catalogue["1.1.a"].title_in("fr").text == "Notre formulation"
     assert catalogue.origins["1.1.a"] == path
     assert catalogue.origins["1.1.b"].parent == builtin_dir()
-    assert [e.id for e in catalogue.entries_in_section("3.1")] == ["3.1.a"]
+    assert catalogue.origins["3.1.b"] == added
+    assert [e.id for e in catalogue.entries_in_section("3.1")] == ["3.1.a", "3.1.b"]
     assert len(catalogue) == len(default_catalogue()) + 1
 
 
