@@ -163,9 +163,13 @@ def _unavailable_text() -> str:
     return _("The good-practice catalogue is not available right now. Please try again later.")
 
 
+INDEX_CACHE = "cache"  # under the data directory: the search index, keyed by catalogue content
+
+
 async def _catalogue_index(settings: Settings) -> PracticeIndex | None:
     try:
-        return await get_practice_index(settings.catalogue_dirs)
+        return await get_practice_index(settings.catalogue_dirs,
+                                        settings.data_dir / INDEX_CACHE)
     except CatalogueUnavailable as exc:
         log.error("the practice catalogue has %d error(s): run `wgbot catalogue check`",
                   exc.errors)
@@ -219,7 +223,9 @@ async def _answer_question(message: Message, text: str | None, *, bot: Bot, sett
     matches = find_matches(index, question, locale)
     card = answer_card(index.catalogue, matches[0], locale) if matches else None
     if card is None:
-        await send(no_match_text(locale, asked=asked))
+        browse = InlineKeyboardMarkup(inline_keyboard=[[
+            _button(_("Browse"), BrowseCb(level="top", new=True))]])
+        await send(no_match_text(locale, asked=asked), reply_markup=browse)
         return
     token = await _remember(storage, _answers_key(bot, message.chat.id), matches)
     await send(card.text, reply_markup=_answer_keyboard(index.catalogue, card, token, 0, matches))

@@ -4,9 +4,16 @@ The chat handlers take everything they show from here: the matches of a question
 (`find_matches`), the card of one match (`answer_card`), the card of a challenge reached by
 browsing (`challenge_card`), the browsing lists (`browse_top`, `browse_chapter`,
 `browse_section`, `browse_factsheets`) and the list of matches (`matches_listing`). Cards are
-HTML in the reader's language: catalogue texts in that language where translated, else in
-English with a note saying so. A card always fits in one Telegram message and ends with the
-toolkit's caveat; what does not fit continues on the next page (`Card.next_start`).
+HTML in the reader's language: catalogue texts in that language where translated, else in its
+fallback language (French then English for Lingala, English for the others) with a note
+saying so. The first answer to a question fits a phone screen (about 1,000 characters): the
+challenge, the three practice points that best match the question (those about victims first
+when the question is about sexual violence, killings or torture), a one-line source note and
+the toolkit's caveat; the practice groups follow page by page (`Card.next_start`), each page
+within one Telegram message.
+
+Whether a question is answered at all is `bot.practices.search.confident`, the same rule as
+`wgbot practices search`.
 
 The search index is built once per process and set of catalogue directories
 (`practice_index`), never per message.
@@ -25,23 +32,29 @@ from typing import Any
 
 from bot.formatting import TELEGRAM_TEXT_LIMIT, escape
 from bot.i18n import LANGUAGE_NAMES, N_, translate
+from bot.practices import lexicon
 from bot.practices.catalogue import (
+    BASE_LANGUAGE,
     Catalogue,
     CatalogueLoadError,
     Entry,
     Localized,
     PracticeGroup,
     catalogue_dirs,
+    fallbacks_for,
     load,
     localize,
 )
-from bot.practices.search import PracticeIndex, default_index
+from bot.practices.search import PracticeIndex, default_index, is_sensitive
 from bot.refusals import Refusal
 
 QUESTION_MAX = 1000  # characters; longer texts are refused with an explanation
-MIN_SCORE = 0.8  # below this a match is noise (the evaluation set's weakest answer scores 1.18)
 MATCH_LIMIT = 6  # matches kept for "Other matches"
-ANSWER_PRACTICES = 3  # best-matching practice groups on an answer card
+ANSWER_PRACTICES = 3  # best-matching practice groups of a match
+ANSWER_POINTS = 3  # best-matching practice points on the first answer card
+VICTIM_POINTS = 2  # of which, for a sensitive question, at most this many about victims lead
+FIRST_CARD_MAX = 1000  # characters of the first answer card (a phone screen)
+SOURCE_LINE_MAX = 110  # the first card's one-line source note
 PAGE_PRACTICES = 3  # practice groups per page
 KEY_MAX = 24  # longer entry ids travel in buttons as a digest (callback data is 64 bytes)
 POINT_MAX = 1200  # characters of one practice point, heading or note before clipping
@@ -74,13 +87,15 @@ def _index_key(operator_dirs: Sequence[Path]) -> tuple[str, ...]:
     return tuple(str(Path(d).resolve()) for d in operator_dirs)
 
 
-def practice_index(operator_dirs: Sequence[Path] = ()) -> PracticeIndex:
+def practice_index(operator_dirs: Sequence[Path] = (),
+                   cache_dir: Path | None = None) -> PracticeIndex:
     """The index over the package catalogue followed by `operator_dirs`, built on first use.
 
-    Raises CatalogueUnavailable when the catalogue has errors (nothing is cached then, so a
-    fixed catalogue is picked up by the next call).
+    With `cache_dir`, an index saved there for the same catalogue content is loaded instead of
+    built, and a built one is saved. Raises CatalogueUnavailable when the catalogue has errors
+    (nothing is cached then, so a fixed catalogue is picked up by the next call).
     """
-    if not operator_dirs:
+    if not operator_dirs and cache_dir is None:
         try:
             return default_index()
         except CatalogueLoadError as exc:
@@ -96,21 +111,23 @@ def practice_index(operator_dirs: Sequence[Path] = ()) -> PracticeIndex:
                 catalogue = load(catalogue_dirs(operator_dirs))
             except CatalogueLoadError as exc:
                 raise CatalogueUnavailable(len(exc.issues)) from exc
-            index = _indexes[key] = PracticeIndex(catalogue)
+            index = _indexes[key] = PracticeIndex.cached(catalogue, cache_dir)
+            lexicon.warm()
     return index
 
 
-def index_is_built(operator_dirs: Sequence[Path] = ()) -> bool:
-    if not operator_dirs:
+def index_is_built(operator_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> bool:
+    if not operator_dirs and cache_dir is None:
         return default_index.cache_info().currsize > 0
     return _index_key(operator_dirs) in _indexes
 
 
-async def get_practice_index(operator_dirs: Sequence[Path] = ()) -> PracticeIndex:
-    """`practice_index` for the event loop: the first build runs in a worker thread."""
-    if index_is_built(operator_dirs):
-        return practice_index(operator_dirs)
-    return await asyncio.to_thread(practice_index, list(operator_dirs))
+async def get_practice_index(operator_dirs: Sequence[Path] = (),
+                             cache_dir: Path | None = None) -> PracticeIndex:
+    """`practice_index` for the event loop: the first build (or load) runs in a worker thread."""
+    if index_is_built(operator_dirs, cache_dir):
+        return practice_index(operator_dirs, cache_dir)
+    return await asyncio.to_thread(practice_index, list(operator_dirs), cache_dir)
 
 
 # -- questions and matches ----------------------------------------------------------------------
@@ -130,22 +147,54 @@ def clean_question(text: str | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
-    """A catalogue entry matching a question and its best-matching practice groups."""
+    """A catalogue entry matching a question: its practice groups in the order the pages show
+    them (best-matching first) and the practice points, as (group, point), of the first card."""
 
     entry_id: str
     practices: tuple[int, ...]
+    points: tuple[tuple[int, int], ...] = ()
+
+
+def _choose_points(entry: Entry, ranked: Sequence[tuple[int, int]],
+                   sensitive: bool) -> list[tuple[int, int]]:
+    """The first card's points: the best-ranked, led by those about victims when sensitive."""
+    chosen: list[tuple[int, int]] = []
+    if sensitive:
+        chosen = [gp for gp in ranked if "victims" in entry.practices[gp[0]].tags]
+        chosen = chosen[:VICTIM_POINTS]
+    chosen += [gp for gp in ranked if gp not in chosen][:ANSWER_POINTS - len(chosen)]
+    return chosen
+
+
+def _group_order(entry: Entry, points: Sequence[tuple[int, int]], best: Sequence[int],
+                 sensitive: bool) -> tuple[int, ...]:
+    victims = [g for g, group in enumerate(entry.practices) if "victims" in group.tags]
+    first = [g for g, _ in points] + (victims if sensitive else []) + list(best)
+    return tuple(dict.fromkeys(first))[:ANSWER_PRACTICES]
 
 
 def find_matches(index: PracticeIndex, question: str, lang: str) -> list[Match]:
-    """The entries answering the question, best first; empty when nothing relevant is found."""
-    results = index.search(question, lang, limit=MATCH_LIMIT, max_practices=ANSWER_PRACTICES,
-                           min_score=MIN_SCORE)
-    return [Match(r.id, tuple(hit.index for hit in r.practices)) for r in results]
+    """The entries answering the question, best first; empty when the catalogue does not
+    answer it (`bot.practices.search.confident`, as for `wgbot practices search`)."""
+    results = index.answer(question, lang, limit=MATCH_LIMIT, max_practices=ANSWER_PRACTICES)
+    sensitive = is_sensitive(question)
+    matches = []
+    for result in results:
+        entry = index.catalogue[result.id]
+        points = _choose_points(entry, index.rank_points(entry, question, lang), sensitive)
+        best = [hit.index for hit in result.practices]
+        matches.append(Match(result.id, _group_order(entry, points, best, sensitive),
+                             tuple(points)))
+    return matches
 
 
 def encode_matches(matches: Sequence[Match]) -> list[list[Any]]:
-    """A JSON-friendly form of the matches (ids and group numbers only: no question text)."""
-    return [[m.entry_id, list(m.practices)] for m in matches]
+    """A JSON-friendly form of the matches (ids and numbers only: no question text)."""
+    return [[m.entry_id, list(m.practices), [list(gp) for gp in m.points]] for m in matches]
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(type(i) is int and i >= 0 for i in value)
 
 
 def decode_matches(raw: Any) -> list[Match]:
@@ -154,11 +203,14 @@ def decode_matches(raw: Any) -> list[Match]:
         return []
     matches = []
     for item in raw:
-        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
-                or not isinstance(item[1], list)
-                or not all(isinstance(i, int) and i >= 0 for i in item[1])):
+        if (not isinstance(item, list) or len(item) not in (2, 3)
+                or not isinstance(item[0], str) or not _numbers(item[1])):
             return []
-        matches.append(Match(item[0], tuple(item[1])))
+        points = item[2] if len(item) == 3 else []
+        if not isinstance(points, list) or not all(_numbers(gp) and len(gp) == 2
+                                                   for gp in points):
+            return []
+        matches.append(Match(item[0], tuple(item[1]), tuple((g, p) for g, p in points)))
     return matches
 
 
@@ -212,11 +264,15 @@ def _refs(sources: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class _Block:
-    """One practice group rendered as lines; `fallback` if any of its texts is in English."""
+    """One practice group rendered as lines; `fallback`: the other languages its texts are in."""
 
     lines: tuple[str, ...]
     sources: tuple[str, ...]
-    fallback: bool
+    fallback: tuple[str, ...]
+
+
+def _fallbacks(texts: Iterable[Localized]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.lang for t in texts if t.fallback))
 
 
 def _group_block(group: PracticeGroup, lang: str) -> _Block:
@@ -231,42 +287,63 @@ def _group_block(group: PracticeGroup, lang: str) -> _Block:
         text = point.text_in(lang)
         lines.append(f"• {_text(text)}{_refs(point.sources)}")
         used.append(text)
-    return _Block(tuple(lines), tuple(group.all_sources()), any(t.fallback for t in used))
+    return _Block(tuple(lines), tuple(group.all_sources()), _fallbacks(used))
 
 
-def _legend(catalogue: Catalogue, blocks: Iterable[_Block], lang: str) -> str:
-    """'Sources: VPs = ...; IGTs = ...' for the abbreviations cited by the blocks."""
-    abbreviations = dict.fromkeys(ref.split(":", 1)[0].strip()
-                                  for block in blocks for ref in block.sources)
+def _source_names(catalogue: Catalogue, sources: Iterable[str], lang: str) -> list[str]:
+    abbreviations = dict.fromkeys(ref.split(":", 1)[0].strip() for ref in sources)
     names = []
     for abbr in abbreviations:
         name = catalogue.source_name(abbr, lang)
         if name is not None:
             names.append(f"{escape(abbr)} = {escape(name.text)}")
+    return names
+
+
+def _legend(catalogue: Catalogue, blocks: Iterable[_Block], lang: str) -> str:
+    """'Sources: VPs = ...; IGTs = ...' for the abbreviations cited by the blocks."""
+    names = _source_names(catalogue, (ref for block in blocks for ref in block.sources), lang)
     if not names:
         return ""
     label = translate("Sources:", lang)
-    return _clip(f"<i>{escape(label)} {'; '.join(names)}</i>", LEGEND_MAX)
+    return f"<i>{_clip(f'{escape(label)} ' + '; '.join(names), LEGEND_MAX)}</i>"
 
 
-def _fallback_note(lang: str) -> str:
+def _fallback_note(lang: str, shown: Sequence[str]) -> str:
+    """Which languages the untranslated texts are shown in ('French', 'French or English')."""
     language = LANGUAGE_NAMES.get(lang, lang)
+    names = [LANGUAGE_NAMES.get(code, code) for code in fallbacks_for(lang) if code in shown]
+    names = names or [LANGUAGE_NAMES.get(code, code) for code in shown]
+    if len(names) > 1:
+        return "<i>" + translate("Parts of this entry are not translated into {language} yet; "
+                                 "they are shown in {first}, or in {second} where no {first} "
+                                 "text exists.", lang, language=language, first=names[0],
+                                 second=names[1]) + "</i>"
+    if names == [LANGUAGE_NAMES[BASE_LANGUAGE]]:
+        return "<i>" + translate("Parts of this entry are not translated into {language} yet; "
+                                 "they are shown in English.", lang, language=language) + "</i>"
     return "<i>" + translate("Parts of this entry are not translated into {language} yet; they "
-                             "are shown in English.", lang, language=language) + "</i>"
+                             "are shown in {shown}.", lang, language=language,
+                             shown=names[0] if names else "") + "</i>"
 
 
 def caveat(lang: str) -> str:
     return f"<i>{translate(CAVEAT, lang)}</i>"
 
 
+def not_written_text(lang: str) -> str:
+    """What a challenge whose practices the catalogue lacks says (never 'the toolkit has none')."""
+    return translate("The good practices for this challenge are not yet written in this "
+                     "catalogue.", lang)
+
+
 def _no_practices(lang: str) -> str:
-    return "<i>" + translate("The toolkit gives no good practices for this challenge yet.",
-                             lang) + "</i>"
+    return f"<i>{not_written_text(lang)}</i>"
 
 
-def _title_line(entry: Entry, lang: str) -> tuple[str, bool]:
+def _title_line(entry: Entry, lang: str) -> tuple[str, tuple[str, ...]]:
     title = entry.title_in(lang)
-    return f"<b>{escape(entry.id)}</b> · <b>{_text(title)}</b>", title.fallback
+    return f"<b>{escape(entry.id)}</b> · <b>{_text(title)}</b>", _fallbacks([title])
 
 
 def _related_lines(catalogue: Catalogue, entry: Entry, lang: str) -> list[str]:
@@ -291,7 +368,7 @@ class _Page:
     start: int
     heading: str  # the line above the practices ("{first}-{last} of {total}" filled in)
     intro: tuple[str, ...] = ()  # texts between the title and the practices
-    intro_fallback: bool = False
+    intro_fallback: tuple[str, ...] = ()
     size: int = PAGE_PRACTICES  # at most this many groups on the page
 
 
@@ -304,14 +381,14 @@ def _render(catalogue: Catalogue, page: _Page, limit: int) -> Card:
                                                 *_related_lines(catalogue, entry, lang)]
 
     def build(blocks: Sequence[_Block]) -> tuple[str, bool]:
-        fallback = title_fallback or page.intro_fallback or any(b.fallback for b in blocks)
-        head = [title, _fallback_note(lang) if fallback else "", *page.intro]
+        shown = (*title_fallback, *page.intro_fallback, *(c for b in blocks for c in b.fallback))
+        head = [title, _fallback_note(lang, shown) if shown else "", *page.intro]
         if blocks:
             last = page.start + len(blocks)
             head.append(page.heading.format(first=page.start + 1, last=last,
                                             count=len(blocks), total=len(page.order)))
         tail = [*tail_base, _legend(catalogue, blocks, lang), caveat(lang)]
-        return _assemble(head, blocks, tail), fallback
+        return _assemble(head, blocks, tail), bool(shown)
 
     text, fallback = build([])
     shown = 0
@@ -345,33 +422,76 @@ def _answer_order(entry: Entry, best: Sequence[int]) -> tuple[int, ...]:
     return (*valid, *rest)
 
 
+def _valid_points(entry: Entry, match: Match) -> list[tuple[int, int]]:
+    points = [(g, p) for g, p in dict.fromkeys(match.points)
+              if 0 <= g < len(entry.practices) and 0 <= p < len(entry.practices[g].points)]
+    if not points:  # none chosen (or stale): the first points of the best groups
+        groups = [g for g in match.practices if 0 <= g < len(entry.practices)] or [0]
+        points = [(g, p) for g in groups for p in range(len(entry.practices[g].points))]
+    return points[:ANSWER_POINTS]
+
+
+def _first_card(catalogue: Catalogue, entry: Entry, match: Match, lang: str,
+                limit: int) -> Card:
+    """The phone-sized first answer: challenge, best points, one-line sources, caveat."""
+    title, title_fallback = _title_line(entry, lang)
+    points = [entry.practices[g].points[p] for g, p in _valid_points(entry, match)]
+    texts = [point.text_in(lang) for point in points]
+    shown = (*title_fallback, *_fallbacks(texts))
+    head = [title, _fallback_note(lang, shown) if shown else "",
+            "<i>" + translate("The practices that best match your question:", lang) + "</i>"]
+    refs = [ref for point in points for ref in point.sources]
+    names = _source_names(catalogue, refs, lang)
+    source = ""
+    if names:
+        line = f"{escape(translate('Sources:', lang))} {'; '.join(names)}"
+        source = f"<i>{_clip(line, SOURCE_LINE_MAX)}</i>"
+    tail = [source, caveat(lang)]
+
+    def build(room: int) -> str:
+        lines = [f"• {_clip(escape(t.text), room)}{_refs(pt.sources)}"
+                 for t, pt in zip(texts, points, strict=True)]
+        return "\n\n".join(part for part in [*head, "\n".join(lines), *tail] if part)
+
+    room = POINT_MAX
+    text = build(room)
+    while len(text) > limit and room > 40:
+        room -= max(10, (len(text) - limit) // max(len(points), 1))
+        text = build(room)
+    return Card(text, entry.id, 1 if entry.practices else None, bool(shown))
+
+
 def answer_card(catalogue: Catalogue, match: Match, lang: str, start: int = 0,
                 limit: int = TELEGRAM_TEXT_LIMIT) -> Card | None:
-    """The answer to a question: the entry and its best-matching practices, then the others.
+    """The answer to a question, page by page.
 
-    Page `start` = 0 shows the best-matching groups; later pages the remaining groups in the
-    toolkit's order. None if the entry is gone or `start` is out of range.
+    Page 0 fits a phone screen (`FIRST_CARD_MAX`): the challenge, the practice points chosen
+    for the question and a one-line source note. Page `start` >= 1 shows whole practice groups
+    from the `start`-th on, in the match's order (best-matching first) then the toolkit's.
+    None if the entry is gone or `start` is out of range. An entry without practices (reached
+    only through stored matches) shows its summary and says its practices are not yet written.
     """
     entry = catalogue.get(match.entry_id)
-    if entry is None:
+    if entry is None or start < 0:
         return None
+    if start == 0 and entry.has_practices and entry.practices:
+        return _first_card(catalogue, entry, match, lang, min(limit, FIRST_CARD_MAX))
     best = [i for i in dict.fromkeys(match.practices) if 0 <= i < len(entry.practices)]
-    best = best[:ANSWER_PRACTICES] or [0]
     order = _answer_order(entry, best)
-    if not _valid_start(entry, start):
+    if start > len(order) or (start == 0 and entry.has_practices):
         return None
     intro: tuple[str, ...] = ()
-    intro_fallback = False
+    intro_fallback: tuple[str, ...] = ()
     if not entry.has_practices:
+        if start != 0:
+            return None
         summary = entry.summary_in(lang)
-        intro, intro_fallback = (_text(summary),), summary.fallback
-    heading = (translate("The most relevant good practices ({count} of {total}):", lang)
-               if start == 0 else
-               translate("Good practices {first}–{last} of {total}:", lang))
-    size = len(best) if start == 0 else PAGE_PRACTICES
-    page = _Page(entry, lang, order if entry.has_practices else (), start, heading, intro,
-                 intro_fallback, size)
-    return _render(catalogue, page, limit)
+        intro, intro_fallback = (_text(summary),), _fallbacks([summary])
+    heading = translate("Good practices {first}–{last} of {total}:", lang)
+    page = _Page(entry, lang, order, max(start - 1, 0), heading, intro, intro_fallback)
+    card = _render(catalogue, page, limit)
+    following = None if card.next_start is None else card.next_start + 1
+    return Card(card.text, card.entry_id, following, card.fallback)
 
 
 def challenge_card(catalogue: Catalogue, entry: Entry, lang: str, start: int = 0,
@@ -380,10 +500,10 @@ def challenge_card(catalogue: Catalogue, entry: Entry, lang: str, start: int = 0
     if not _valid_start(entry, start):
         return None
     intro: tuple[str, ...] = ()
-    intro_fallback = False
+    intro_fallback: tuple[str, ...] = ()
     if start == 0:
         summary = entry.summary_in(lang)
-        intro, intro_fallback = (_text(summary),), summary.fallback
+        intro, intro_fallback = (_text(summary),), _fallbacks([summary])
     heading = translate("Good practices {first}–{last} of {total}:", lang)
     page = _Page(entry, lang, tuple(range(len(entry.practices))), start, heading, intro,
                  intro_fallback)
@@ -395,13 +515,16 @@ def _valid_start(entry: Entry, start: int) -> bool:
 
 
 def no_match_text(lang: str, *, asked: bool = True) -> str:
-    """Nothing found: for /ask, or (`asked` false) for a text that may not be a question."""
+    """Nothing in the catalogue answers: for /ask, or (`asked` false) for a text that may not be
+    a question. Offers browsing and the working group's secretariat."""
     if asked:
-        return translate("I found nothing in the good-practice catalogue for that question. "
-                         "Try other words, or browse the catalogue with /practices.", lang)
-    return translate("I did not understand that. If it was a question, I found nothing in the "
-                     "good-practice catalogue for it: try other words, or browse the catalogue "
-                     "with /practices. Send /help to see what else I can do.", lang)
+        return translate("Nothing in the good-practice catalogue answers that question. You "
+                         "can browse the catalogue with /practices, or ask your working "
+                         "group's secretariat.", lang)
+    return translate("I did not understand that. If it was a question, nothing in the "
+                     "good-practice catalogue answers it: you can browse the catalogue with "
+                     "/practices, or ask your working group's secretariat. Send /help to see "
+                     "what else I can do.", lang)
 
 
 def matches_listing(catalogue: Catalogue, matches: Sequence[Match], lang: str) -> Listing:
@@ -477,7 +600,9 @@ def browse_chapter(catalogue: Catalogue, number: int, lang: str) -> Listing | No
 def _entry_listing(title: str, entries: Sequence[Entry], lang: str,
                    parent: tuple[str, str]) -> Listing:
     lines = [f"<b>{escape(title)}</b>", translate("Choose a challenge:", lang)]
-    lines += [f"<b>{escape(e.id)}</b> {_text(e.title_in(lang))}" for e in entries]
+    unwritten = " <i>" + translate("(practices not yet written)", lang) + "</i>"
+    lines += [f"<b>{escape(e.id)}</b> {_text(e.title_in(lang))}"
+              f"{'' if e.has_practices else unwritten}" for e in entries]
     choices = tuple(Choice("entry", entry_key(e.id), _label(e.id)) for e in entries)
     return Listing(_clip("\n".join(lines), TELEGRAM_TEXT_LIMIT), choices, parent)
 

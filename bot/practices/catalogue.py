@@ -40,19 +40,16 @@ STRUCTURE_STEM = "structure"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 # Languages each kind of text is expected in. A missing language is a warning, not an error:
-# operators may add English-only entries; the shipped catalogue has none missing.
+# operators may add English-only entries; the shipped catalogue has none missing
+# (`wgbot catalogue check --strict` treats a missing one as an error).
 COVERAGE: dict[str, tuple[str, ...]] = {
-    "title": LANGUAGES,
-    "summary": ("en", "fr", "es", "sw"),
-    "heading": ("en", "fr", "es", "sw"),
-    "note": ("en", "fr"),
-    "point": ("en", "fr"),
-    "case_study": ("en", "fr"),
-    "questions": LANGUAGES,
-    "keywords": ("en", "fr", "es", "sw"),
-    "glossary": ("en", "fr"),
-    "structure": ("en", "fr"),
+    kind: LANGUAGES
+    for kind in ("title", "summary", "heading", "note", "point", "case_study", "questions",
+                 "keywords", "glossary", "structure")
 }
+# Where a text is missing in the reader's language, the languages tried next, in order:
+# Lingala readers (in the DR Congo) read French better than English.
+FALLBACKS: dict[str, tuple[str, ...]] = {"ln": ("fr", BASE_LANGUAGE)}
 # What a practice group is about, beyond its words: `victims` marks the practices about the
 # safety, care, reporting and remedy of those harmed (answers to questions about sexual
 # violence, killings or torture lead with them).
@@ -117,14 +114,21 @@ def normalize_language(code: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
-def _chain(lang: str, fallbacks: Sequence[str]) -> list[str]:
-    return [lang, *(code for code in fallbacks if code != lang)]
+def fallbacks_for(lang: str) -> tuple[str, ...]:
+    """The languages shown, in order, where a text is missing in `lang` (see FALLBACKS)."""
+    return FALLBACKS.get(lang, (BASE_LANGUAGE,))
+
+
+def _chain(lang: str, fallbacks: Sequence[str] | None) -> list[str]:
+    chain = fallbacks_for(lang) if fallbacks is None else fallbacks
+    return [lang, *(code for code in chain if code != lang)]
 
 
 def localize(
-    text: Mapping[str, str], lang: str, fallbacks: Sequence[str] = (BASE_LANGUAGE,)
+    text: Mapping[str, str], lang: str, fallbacks: Sequence[str] | None = None
 ) -> Localized:
-    """The text in `lang`, else in the first of `fallbacks` present (English by default)."""
+    """The text in `lang`, else in the first of `fallbacks` present (`fallbacks_for(lang)`:
+    French then English for Lingala, English for the others)."""
     for code in _chain(lang, fallbacks):
         if code in text:
             return Localized(text[code], code, code != lang)
@@ -133,7 +137,7 @@ def localize(
 
 
 def localize_list(
-    items: Mapping[str, Sequence[str]], lang: str, fallbacks: Sequence[str] = (BASE_LANGUAGE,)
+    items: Mapping[str, Sequence[str]], lang: str, fallbacks: Sequence[str] | None = None
 ) -> LocalizedItems:
     """The list in `lang`, else in the first of `fallbacks` that has one; empty if none."""
     for code in _chain(lang, fallbacks):

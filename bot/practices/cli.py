@@ -24,13 +24,8 @@ from bot.practices.catalogue import (
     load,
     load_with_issues,
 )
-from bot.practices.search import (
-    EvalReport,
-    PracticeIndex,
-    SearchResult,
-    evaluate,
-    load_eval_cases,
-)
+from bot.practices.evaluation import EvalCase, EvalReport, Tally, evaluate, load_eval_cases
+from bot.practices.search import PracticeIndex, SearchResult
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -74,8 +69,11 @@ def _register_practices(subparsers: Any) -> None:
     search.set_defaults(func=run_search)
 
     evaluation = commands.add_parser(
-        "eval", help='top-1 and top-3 accuracy on a JSON Lines file of {"q", "lang", "expect"}')
-    evaluation.add_argument("file", type=Path, help="the JSON Lines file")
+        "eval", help="top-1, top-3 and abstention per language, next to plain BM25, on JSON "
+                     'Lines files of {"q", "lang", "expect"} ("expect": [] for a question '
+                     "outside the catalogue)")
+    evaluation.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                            help="JSON Lines files")
     evaluation.add_argument("--lang-default", default="en", choices=LANGUAGES,
                             help="language of lines without one (default en)")
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -116,13 +114,12 @@ def _load(dirs: Sequence[Path]) -> Catalogue | None:
 
 def _render(results: Sequence[SearchResult]) -> str:
     if not results:
-        return "No matching challenge."
+        return "No challenge in the catalogue answers this question."
     lines = []
     for rank, result in enumerate(results, start=1):
         lang = f" ({result.lang})" if result.fallback else ""
-        lines.append(f"{rank}. [{result.id}] {result.title}{lang}  score {result.score:.2f}")
-        if not result.has_practices:
-            lines.append("     no good practices in the catalogue yet")
+        lines.append(f"{rank}. [{result.id}] {result.title}{lang}  score {result.score:.2f}"
+                     f"  confidence {result.confidence:.2f}")
         lines.extend(f"     - {hit.heading}" for hit in result.practices)
     return "\n".join(lines)
 
@@ -132,7 +129,8 @@ def run_search(args: argparse.Namespace, settings: object | None = None) -> int:
     if catalogue is None:
         return EXIT_INPUT
     question = " ".join(args.question)
-    results = PracticeIndex(catalogue).search(question, args.lang, limit=args.limit)
+    # The same decision as /ask: nothing (an empty list) when the catalogue does not answer.
+    results = PracticeIndex(catalogue).answer(question, args.lang, limit=args.limit)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
     else:
@@ -140,37 +138,74 @@ def run_search(args: argparse.Namespace, settings: object | None = None) -> int:
     return EXIT_OK
 
 
+def _row(label: str, tally: Tally, *, in_scope: bool = True) -> str:
+    if not in_scope:
+        return f"{label:<14}{tally.total:>5}{'':>8}{'':>8}{tally.share(tally.abstained):>10.1%}"
+    return (f"{label:<14}{tally.total:>5}{tally.share(tally.top1):>8.1%}"
+            f"{tally.share(tally.top3):>8.1%}{tally.share(tally.abstained):>10.1%}"
+            f"{tally.share(tally.baseline_top1):>10.1%}{tally.share(tally.baseline_top3):>10.1%}")
+
+
 def _report_text(report: EvalReport) -> str:
-    lines = [
-        f"questions: {report.total}",
-        f"top-1: {report.top1}/{report.total} = {report.top1_accuracy:.1%}",
-        f"top-3: {report.top3}/{report.total} = {report.top3_accuracy:.1%}",
-    ]
+    lines = [f"questions: {report.total}",
+             f"{'':<14}{'n':>5}{'top-1':>8}{'top-3':>8}{'abstained':>10}"
+             f"{'bm25 top-1':>11}{'bm25 top-3':>11}"]
+    lines += [_row(lang, tally) for lang, tally in report.languages.items()]
+    lines.append(_row("all in scope", report.in_scope))
+    if report.out_of_scope.total:
+        lines.append(_row("out of scope", report.out_of_scope, in_scope=False))
     if report.misses:
         lines.append("misses:")
     for miss in report.misses:
-        where = f"rank {miss.rank}" if miss.rank else "not in top 3"
         got = ", ".join(miss.got) or "nothing"
-        lines.append(f"  line {miss.case.line} [{miss.case.lang}] {miss.case.q!r}: expected "
-                     f"{', '.join(miss.case.expect)}; got {got} ({where})")
+        where = _where(miss.case)
+        if not miss.case.in_scope:
+            lines.append(f"  {where} [{miss.case.lang}] {miss.case.q!r}: out of scope, yet "
+                         f"answered {got}")
+            continue
+        rank = f"rank {miss.rank}" if miss.rank else "not in top 3"
+        declined = ", declined" if miss.abstained else ""
+        lines.append(f"  {where} [{miss.case.lang}] {miss.case.q!r}: expected "
+                     f"{', '.join(miss.case.expect)}; got {got} ({rank}{declined})")
     return "\n".join(lines)
 
 
+def _where(case: EvalCase) -> str:
+    return f"{Path(case.source).name}:{case.line}" if case.source else f"line {case.line}"
+
+
+def _tally_json(tally: Tally) -> dict[str, Any]:
+    return {"n": tally.total, "top1": round(tally.share(tally.top1), 4),
+            "top3": round(tally.share(tally.top3), 4),
+            "abstained": round(tally.share(tally.abstained), 4),
+            "baseline_top1": round(tally.share(tally.baseline_top1), 4),
+            "baseline_top3": round(tally.share(tally.baseline_top3), 4)}
+
+
 def _report_json(report: EvalReport) -> str:
-    misses = [{"line": m.case.line, "q": m.case.q, "lang": m.case.lang,
-               "expect": list(m.case.expect), "got": list(m.got), "rank": m.rank}
+    misses = [{"file": m.case.source, "line": m.case.line, "q": m.case.q, "lang": m.case.lang,
+               "expect": list(m.case.expect), "got": list(m.got), "rank": m.rank,
+               "abstained": m.abstained}
               for m in report.misses]
     data = {"total": report.total, "top1": round(report.top1_accuracy, 4),
-            "top3": round(report.top3_accuracy, 4), "misses": misses}
+            "top3": round(report.top3_accuracy, 4),
+            "languages": {lang: _tally_json(t) for lang, t in report.languages.items()},
+            "in_scope": _tally_json(report.in_scope),
+            "out_of_scope": {"n": report.out_of_scope.total,
+                             "abstained": round(report.out_of_scope.share(
+                                 report.out_of_scope.abstained), 4)},
+            "misses": misses}
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def run_eval(args: argparse.Namespace, settings: object | None = None) -> int:
-    try:
-        cases = load_eval_cases(args.file, args.lang_default)
-    except (OSError, ValueError) as exc:
-        print(f"wgbot: {args.file}: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    cases: list[EvalCase] = []
+    for path in args.files:
+        try:
+            cases += load_eval_cases(path, args.lang_default)
+        except (OSError, ValueError) as exc:
+            print(f"wgbot: {path}: {exc}", file=sys.stderr)
+            return EXIT_INPUT
     catalogue = _load(args.dirs)
     if catalogue is None:
         return EXIT_INPUT

@@ -4,20 +4,31 @@ One BM25 index per language is built over the catalogue's texts in that language
 summaries, practice headings, notes and points, case studies, example questions, keywords),
 plus one over the practice groups, to pick the groups that best match within an entry. A query
 is analysed with each language's analyzer: accent folding, lower case, stop words, Snowball
-stemming for English, French and Spanish (Swahili and Lingala are only normalised). A word
-that no language knows and that is no stop word is mapped onto the closest word of each
-language's vocabulary (Damerau-Levenshtein, restricted edit distance), at a lower weight.
-The user's language scores in full; the best other language adds a fraction of its score,
-so a question asked in another language, or in mixed languages, still finds its answer.
+stemming for English, French and Spanish (Swahili and Lingala are only normalised). Only a word that
+no dictionary knows (the catalogue's words in every language, the general vocabularies of
+`bot.practices.lexicon`, stop words) is taken for a typo and mapped onto the closest word of
+each language's catalogue vocabulary (restricted Damerau-Levenshtein, a small distance for its
+length), at a lower weight; a real word the catalogue lacks ("policeman") may still match a
+catalogue stem it begins with ("polic"). The user's language scores in full; the best other
+language adds a fraction of its score, so a question asked in another language, or in mixed
+languages, still finds its answer.
+
+Whether a question is answered at all is decided by one function, `confident`: the share of
+the question's informative words (weighted by rarity, idf) that the best entry contains, in
+the language that explains the question best. Raw BM25 scores grow with the question's length;
+that share does not.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
+import math
+import pickle
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +38,11 @@ import bm25s
 import numpy as np
 import snowballstemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH, STOPWORDS_SPANISH
+from pydantic import TypeAdapter
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.practices import lexicon
 from bot.practices.catalogue import (
     BASE_LANGUAGE,
     LANGUAGES,
@@ -49,14 +62,20 @@ SNOWBALL = {"en": "english", "fr": "french", "es": "spanish"}
 _EXTRA_STOPWORDS: dict[str, str] = {
     "en": "what how why who whom which when where should would could can do does did we our us "
           "you your i me my now any some about there here has have had been being get got so "
-          "also them its it's just very must need may might let one",
+          "also them its it's just very must need may might let one want wants wanted know "
+          "knows idea dont don't didnt nobody anybody anyone someone somebody please help "
+          "thing things really still only never always already even tell say said like well "
+          "happen happens happened happening going lot lots",
     "fr": "faire quoi comment pourquoi quand où doit doivent devons devrait faut peut peuvent "
           "pouvons notre nos votre vos cela ça ceci tout tous toute toutes très aussi alors "
           "donc si sans sous chez fait font plus comme être avoir quel quelle quels quelles "
-          "lequel laquelle ici maintenant dit dire pres aupres rien chose",
+          "lequel laquelle ici maintenant dit dire pres aupres rien chose choses veut veulent "
+          "voulons veux sais savons savoir personne jamais toujours encore aide aider svp "
+          "merci vraiment seulement deja meme passe arrive",
     "es": "hacer qué cómo por porqué cuándo dónde quién debe deben debemos debería podemos puede "
           "pueden nuestro nuestra nuestros nuestras hay ser estar muy también ahora si sin "
-          "cual cuál cuales",
+          "cual cuál cuales quiere quieren queremos sabemos saber nadie nada nunca siempre "
+          "todavía ayuda ayudar favor gracias cosa cosas solo ya mismo decir pasa pasó",
 }
 
 _SWAHILI_STOPWORDS = (
@@ -64,12 +83,14 @@ _SWAHILI_STOPWORDS = (
     "wake wao sisi yetu zetu wetu letu langu yangu nini gani je kama pia tu sana hata hadi "
     "tena vipi jinsi nani nini kwamba ili bila ambao ambayo ambaye ambazo tufanye ifanye "
     "afanye wafanye tunawezaje tunaweza inaweza wanaweza sasa hapa pale kila zaidi "
-    "tuwaalike tuzungumze"
+    "tuwaalike tuzungumze hatujui tunajua sijui tafadhali msaada tusaidie jambo mambo bado "
+    "kamwe kweli tunataka nataka wanataka sana je"
 )
 _LINGALA_STOPWORDS = (
     "na ya mpe to ete oyo ezali nini ndenge soki mpo te ye bango biso yango kaka lokola "
     "tosala esala asala bosala tosengeli esengeli nde moko wapi tango sikoyo awa kuna "
-    "boni nani ba bazali tozali ozali azali"
+    "boni nani ba bazali tozali ozali azali toyebi nayebi te limbisa kaka naino olingi "
+    "tolingi nalingi eloko biloko lelo"
 )
 
 # Each field feeds one of two indexes per language: "core" (what the entry is about) and
@@ -81,7 +102,16 @@ FIELDS: dict[str, tuple[str, int]] = {
 INDEX_WEIGHTS: dict[str, float] = {"core": 1.0, "body": 0.3}
 FALLBACK_WEIGHT = 0.5
 FUZZY_WEIGHT = 0.8
+PREFIX_WEIGHT = 0.7  # a real word matched through a catalogue stem it begins with
+MIN_PREFIX = 5  # letters of such a stem
 MIN_FUZZY_LENGTH = 4
+# A question is answered when the best entry holds at least this share of its informative
+# words, weighted by idf (see `confident`); calibrated on out-of-scope questions in every
+# language (tests/data/practice_dev.jsonl).
+MIN_CONFIDENCE = 0.35
+UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
+RECENT_QUERIES = 32  # questions whose analysis is kept
+INDEX_FORMAT = 2  # bump when the pickled index changes shape
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
@@ -124,15 +154,29 @@ class Analyzer:
     def __init__(self, lang: str) -> None:
         self.lang = lang
         self.stopwords = _stopwords(lang)
-        self._stemmer = snowballstemmer.stemmer(SNOWBALL[lang]) if lang in SNOWBALL else None
+        self._stemmer: Any = None
         self._stems: dict[str, str] = {}
+        self._open()
+
+    def _open(self) -> None:
+        if self.lang in SNOWBALL:
+            self._stemmer = snowballstemmer.stemmer(SNOWBALL[self.lang])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"lang": self.lang, "stopwords": self.stopwords}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.lang, self.stopwords = state["lang"], state["stopwords"]
+        self._stemmer, self._stems = None, {}
+        self._open()
 
     def words(self, text: str) -> list[str]:
         """Folded words of the text that are not stop words (one-letter words dropped)."""
         return self.keep(_split(text))
 
     def keep(self, words: Iterable[str]) -> list[str]:
-        return [w for w in words if len(w) > 1 and w not in self.stopwords]
+        stopwords = self.stopwords
+        return [w for w in words if len(w) > 1 and w not in stopwords]
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -160,7 +204,11 @@ class PracticeHit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A matching entry, its title in the user's language (or English) and its best groups."""
+    """A matching entry, its title in the user's language (or English) and its best groups.
+
+    `confidence` is the share of the question's informative words found in the entry (see
+    `confident`); it is the same for every result of a question (that of the best one).
+    """
 
     id: str
     title: str
@@ -169,6 +217,7 @@ class SearchResult:
     score: float
     has_practices: bool
     practices: tuple[PracticeHit, ...]
+    confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `wgbot practices search --json`."""
@@ -176,6 +225,7 @@ class SearchResult:
             "id": self.id,
             "title": self.title,
             "score": round(self.score, 4),
+            "confidence": round(self.confidence, 4),
             "practices": [
                 {"index": hit.index, "heading": hit.heading, "score": round(hit.score, 4)}
                 for hit in self.practices
@@ -183,13 +233,43 @@ class SearchResult:
         }
 
 
+def confident(results: Sequence[SearchResult]) -> bool:
+    """Whether the results answer the question: the one rule for /ask and the command line."""
+    return bool(results) and results[0].confidence >= MIN_CONFIDENCE
+
+
+def answerable(results: Sequence[SearchResult]) -> list[SearchResult]:
+    """The results if they answer the question (`confident`), else none."""
+    return list(results) if confident(results) else []
+
+
+# Questions about sexual violence, killings or torture: answers lead with the practices about
+# the victims' safety, reporting and remedy (groups tagged `victims`). Patterns on folded text.
+_SENSITIVE = re.compile(
+    r"\b(?:"
+    r"rap(?:e|ed|es|ing|ist)|sexual\w*|sexually|kill\w*|murder\w*|tortur\w*|death|dead|died"
+    r"|shot dead|execut\w*"
+    r"|viol|viols|viole\w*|violee?s?|sexuel\w*|tue|tues|tuee?s?|tuer|meurtr\w*|mort|morts"
+    r"|assassin\w*|tortur\w*|deces"
+    r"|violaci\w*|violad\w*|violaron|matar\w*|mataron|mato|asesin\w*|muert\w*|tortura\w*"
+    r"|\w*bak(?:a|wa|aji)\w*|ubakaji|ngono|\w*uawa|\w*uliwa|mauaji|\w*(?:mu|wa|li|me|na|ku)ua"
+    r"|\w*tes(?:a|wa|eka)|mateso|kifo|wamekufa|amekufa|walikufa"
+    r"|\w*boma|\w*bomi|\w*bomami|\w*bomaki|liwa|bakufi|akufi|\w*nyokol\w*|minyoko"
+    r"|kosangisa\w*|\w*kobebisa"
+    r")\b"
+)
+
+
+def is_sensitive(question: str) -> bool:
+    """Whether a question is about sexual violence, killings or torture (any language)."""
+    return bool(_SENSITIVE.search(fold(question)))
+
+
 def _entry_texts(entry: Entry, lang: str) -> Iterator[tuple[str, str]]:
-    """(field kind, text) pairs of the entry written in `lang` (no fallback)."""
+    """(field kind, text) pairs of the entry itself written in `lang` (not its groups')."""
     for kind, text in (("title", entry.title), ("summary", entry.summary)):
         if lang in text:
             yield kind, text[lang]
-    for group in entry.practices:
-        yield from _group_texts(group, lang)
     if entry.case_study:
         for text in (entry.case_study.title, entry.case_study.text):
             if lang in text:
@@ -207,21 +287,6 @@ def _group_texts(group: PracticeGroup, lang: str) -> Iterator[tuple[str, str]]:
     yield from (("point", p.text[lang]) for p in group.points if lang in p.text)
 
 
-def _document(texts: Iterable[tuple[str, str]], analyzer: Analyzer, surface: dict[str, str],
-              index: str | None = None) -> list[str]:
-    """Tokens of the texts that feed `index` ("core" or "body"; all texts once if None)."""
-    tokens: list[str] = []
-    for kind, text in texts:
-        target, repeat = FIELDS[kind]
-        if index is not None and target != index:
-            continue
-        words = analyzer.words(text)
-        for word in words:
-            surface.setdefault(word, analyzer.stem(word))
-        tokens.extend([analyzer.stem(w) for w in words] * (repeat if index else 1))
-    return tokens
-
-
 class _Bm25:
     """A bm25s index over token lists, scored one weighted term at a time."""
 
@@ -235,15 +300,31 @@ class _Bm25:
     def knows(self, term: str) -> bool:
         return self.model is not None and bool(term) and term in self.model.vocab_dict
 
+    def term_scores(self, term: str) -> np.ndarray | None:
+        if self.model is None or term not in self.model.vocab_dict:
+            return None
+        return self.model.get_scores_from_ids([self.model.vocab_dict[term]])
+
     def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
         total = np.zeros(self.size, dtype=np.float32)
-        if self.model is None:
-            return total
-        vocab = self.model.vocab_dict
         for term, weight in weighted_terms.items():
-            if term in vocab:
-                total += weight * self.model.get_scores_from_ids([vocab[term]])
+            scores = self.term_scores(term)
+            if scores is not None:
+                total += weight * scores
         return total
+
+
+@dataclass
+class _Query:
+    """A question seen through one language: weighted stems and its informative mass (idf)."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    known: float = 0.0  # idf of the words the catalogue has (or that were corrected to its)
+    unknown: float = 0.0  # idf of a rare word, for each word it does not have
+
+    @property
+    def mass(self) -> float:
+        return self.known + UNKNOWN_SHARE * self.unknown
 
 
 @dataclass
@@ -252,30 +333,50 @@ class _LanguageIndex:
     entries: dict[str, _Bm25]
     groups: _Bm25
     surface: dict[str, str]
+    idf: dict[str, float]
+    unknown_idf: float
     surface_words: list[str] = field(default_factory=list)
     _fuzzy: dict[str, tuple[str, float] | None] = field(default_factory=dict)
 
-    def knows(self, word: str) -> bool:
-        stem = self.analyzer.stem(word)
-        return word in self.surface or any(i.knows(stem) for i in self.entries.values())
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_fuzzy"] = {}
+        return state
 
-    def entry_scores(self, terms: Mapping[str, float]) -> np.ndarray:
-        parts = [INDEX_WEIGHTS[name] * index.scores(terms) for name, index in self.entries.items()]
-        return np.sum(parts, axis=0)
+    def knows(self, word: str) -> bool:
+        return word in self.surface or self.analyzer.stem(word) in self.idf
+
+    def entry_terms(self, terms: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """Each known stem's score in every entry (the entry indexes weighted together)."""
+        found: dict[str, np.ndarray] = {}
+        for term in terms:
+            parts = [(INDEX_WEIGHTS[name], index.term_scores(term))
+                     for name, index in self.entries.items()]
+            arrays = [weight * scores for weight, scores in parts if scores is not None]
+            if arrays:
+                found[term] = np.sum(arrays, axis=0)
+        return found
 
     def group_scores(self, terms: Mapping[str, float]) -> np.ndarray:
         return self.groups.scores(terms)
 
-    def closest(self, word: str) -> tuple[str, float] | None:
+    def prefix_stem(self, word: str) -> str | None:
+        """The longest catalogue stem that the word begins with ('policeman' -> 'polic')."""
+        for end in range(len(word) - 1, max(MIN_PREFIX, (len(word) + 1) // 2) - 1, -1):
+            if word[:end] in self.idf:
+                return word[:end]
+        return None
+
+    def closest(self, word: str, limit: int) -> tuple[str, float] | None:
         """The vocabulary stem nearest to a misspelt word, and a weight for it."""
-        if word not in self._fuzzy:
+        key = f"{limit}:{word}"
+        if key not in self._fuzzy:
             if len(self._fuzzy) >= CACHE_LIMIT:
                 self._fuzzy.clear()
-            self._fuzzy[word] = self._nearest(word)
-        return self._fuzzy[word]
+            self._fuzzy[key] = self._nearest(word, limit)
+        return self._fuzzy[key]
 
-    def _nearest(self, word: str) -> tuple[str, float] | None:
-        limit = 1 if len(word) <= 5 else 2
+    def _nearest(self, word: str, limit: int) -> tuple[str, float] | None:
         found = process.extract(word, self.surface_words, scorer=OSA.distance,
                                 score_cutoff=limit, limit=8)
         if not found:
@@ -289,10 +390,42 @@ def _add(weights: dict[str, float], stem: str, weight: float) -> None:
     weights[stem] = max(weights.get(stem, 0.0), weight)
 
 
-class PracticeIndex:
-    """The search index over a catalogue: build it once at start (well under a second), reuse it."""
+def _typo_limit(word: str, lang: str) -> int:
+    """The edit distance allowed when correcting a word of a question in `lang`.
 
-    def __init__(self, catalogue: Catalogue, *, fallback_weight: float = FALLBACK_WEIGHT) -> None:
+    Where a general vocabulary tells real words from typos (English, French, Spanish), one edit
+    for short words and two for longer ones. Swahili and Lingala words differ from each other by
+    a letter ('kuanza', 'kwanza'): one edit from seven letters on, two from ten.
+    """
+    if lang in lexicon.GENERAL_LANGUAGES:
+        return 1 if len(word) <= 5 else 2
+    return 0 if len(word) < 7 else 1 if len(word) < 10 else 2
+
+
+def _idf(df: int, total: int) -> float:
+    return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+def catalogue_digest(catalogue: Catalogue) -> str:
+    """A hash of the catalogue's entries (what the index is built from) and the index format."""
+    digest = hashlib.sha256(f"{INDEX_FORMAT}:{bm25s.__version__}".encode())
+    digest.update(_ENTRIES.dump_json(list(catalogue)))
+    return digest.hexdigest()
+
+
+_ENTRIES = TypeAdapter(list[Entry])
+CACHE_PREFIX = "practice-index-"
+
+
+class PracticeIndex:
+    """The search index over a catalogue: build it once at start, reuse it.
+
+    `PracticeIndex.cached(catalogue, directory)` loads the index saved for the same catalogue
+    content, or builds and saves it.
+    """
+
+    def __init__(self, catalogue: Catalogue, *, fallback_weight: float = FALLBACK_WEIGHT,
+                 _languages: dict[str, _LanguageIndex] | None = None) -> None:
         self.catalogue = catalogue
         self.fallback_weight = fallback_weight
         self._entries: list[Entry] = list(catalogue)
@@ -300,23 +433,74 @@ class PracticeIndex:
         self._group_rows: dict[str, list[int]] = {}
         for row, (entry_id, _) in enumerate(self._group_keys):
             self._group_rows.setdefault(entry_id, []).append(row)
-        self._languages = {lang: self._build_language(lang) for lang in LANGUAGES}
+        self._answering = np.array([e.has_practices for e in self._entries], dtype=bool)
+        self._languages = _languages or {lang: self._build_language(lang) for lang in LANGUAGES}
         self._all_stopwords = frozenset().union(*(i.analyzer.stopwords
                                                   for i in self._languages.values()))
+        self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
+        self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
+
+    @classmethod
+    def cached(cls, catalogue: Catalogue, directory: Path | str | None) -> PracticeIndex:
+        """The index of this catalogue saved in `directory`, else built (and saved there)."""
+        if directory is None:
+            return cls(catalogue)
+        directory = Path(directory)
+        path = directory / f"{CACHE_PREFIX}{catalogue_digest(catalogue)[:24]}.pickle"
+        try:
+            with path.open("rb") as handle:
+                languages = pickle.load(handle)  # noqa: S301 - our own file, keyed by content
+            if set(languages) == set(LANGUAGES):
+                return cls(catalogue, _languages=languages)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, TypeError, ValueError):
+            pass
+        index = cls(catalogue)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for old in directory.glob(f"{CACHE_PREFIX}*.pickle"):
+                old.unlink(missing_ok=True)
+            partial = path.with_suffix(".tmp")
+            with partial.open("wb") as handle:
+                pickle.dump(index._languages, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            partial.replace(path)
+        except OSError as exc:
+            logging.getLogger(__name__).warning("cannot save the practice index: %s", exc)
+        return index
 
     def _build_language(self, lang: str) -> _LanguageIndex:
-        analyzer: Analyzer = Analyzer(lang)
-        surface: dict[str, str] = {}
-        entries = {
-            name: _Bm25([_document(_entry_texts(e, lang), analyzer, surface, name)
-                         for e in self._entries])
-            for name in INDEX_WEIGHTS
-        }
-        groups = _Bm25([
-            _document(_group_texts(self.catalogue[eid].practices[i], lang), analyzer, surface)
-            for eid, i in self._group_keys
-        ])
-        index = _LanguageIndex(analyzer, entries, groups, surface)
+        analyzer = Analyzer(lang)
+        words: set[str] = set()
+
+        def analyse(text: str) -> list[str]:
+            found = analyzer.words(text)
+            words.update(found)
+            return [analyzer.stem(w) for w in found]
+
+        core_docs: list[list[str]] = []
+        body_docs: list[list[str]] = []
+        group_docs: list[list[str]] = []
+        df: Counter[str] = Counter()
+        for entry in self._entries:
+            docs = {"core": [], "body": []}
+            for kind, text in _entry_texts(entry, lang):
+                target, repeat = FIELDS[kind]
+                docs[target].extend(analyse(text) * repeat)
+            for group in entry.practices:
+                group_doc: list[str] = []
+                for kind, text in _group_texts(group, lang):
+                    target, repeat = FIELDS[kind]
+                    stems = analyse(text)
+                    docs[target].extend(stems * repeat)
+                    group_doc.extend(stems)
+                group_docs.append(group_doc)
+            core_docs.append(docs["core"])
+            body_docs.append(docs["body"])
+            df.update(set(docs["core"]).union(docs["body"]))
+        total = len(self._entries)
+        idf = {stem: _idf(count, total) for stem, count in df.items()}
+        surface = {word: analyzer.stem(word) for word in words}
+        index = _LanguageIndex(analyzer, {"core": _Bm25(core_docs), "body": _Bm25(body_docs)},
+                               _Bm25(group_docs), surface, idf, _idf(1, max(total, 1)))
         index.surface_words = sorted(surface)
         return index
 
@@ -330,67 +514,125 @@ class PracticeIndex:
         """Entries best matching the question, best first, each with its best practice groups.
 
         `lang` is the user's language: its texts score in full and the titles and headings are
-        returned in it when translated (else in English, with `fallback` set). Each result lists
-        up to `max_practices` groups that match the question, best first; when none matches,
-        the entry's first groups, with score 0.
+        returned in it when translated (else in a fallback language, with `fallback` set). Each
+        result lists up to `max_practices` groups that match the question, best first; when
+        none matches, the entry's first groups, with score 0. Entries without practices
+        (`has_practices: false`) answer no question. Every result carries the question's
+        `confidence`; `answer` keeps only confident results.
         """
         lang = self._language(lang)
-        terms = self._terms(query)
-        scores = self._combine(terms, lang, _LanguageIndex.entry_scores)
-        order = sorted(range(len(self._entries)), key=lambda row: (-scores[row], row))
-        group_scores = self._combine(terms, lang, _LanguageIndex.group_scores)
+        queries = self._queries(query, lang)
+        per_term = {code: self._languages[code].entry_terms(q.weights)
+                    for code, q in queries.items()}
+        by_lang = {code: self._weighted(per_term[code], queries[code].weights)
+                   for code in LANGUAGES}
+        scores = self._mix(by_lang, lang)
+        scores = np.where(self._answering, scores, -1.0)
+        order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 1)]]
+        group_by_lang = {code: self._languages[code].group_scores(queries[code].weights)
+                         for code in LANGUAGES}
+        group_scores = self._mix(group_by_lang, lang)
         results = []
+        confidence = self._confidence(order[0], queries, per_term) if order else 0.0
         for row in order[:max(limit, 0)]:
             if scores[row] <= min_score:
                 break
             results.append(self._result(self._entries[row], float(scores[row]), lang,
-                                        group_scores, max_practices))
+                                        group_scores, max_practices, confidence))
         return results
+
+    def answer(self, query: str, lang: str = BASE_LANGUAGE, *, limit: int = 5,
+               max_practices: int = 3) -> list[SearchResult]:
+        """`search`, or nothing when the catalogue does not answer the question (`confident`)."""
+        return answerable(self.search(query, lang, limit=limit, max_practices=max_practices))
 
     @staticmethod
     def _language(lang: str) -> str:
         return normalize_language(lang) or BASE_LANGUAGE
 
-    def _terms(self, query: str) -> dict[str, dict[str, float]]:
-        """Weighted stems of the query for each language, misspellings mapped to the vocabulary."""
+    def _size(self) -> int:
+        return len(self._entries)
+
+    def _weighted(self, per_term: Mapping[str, np.ndarray],
+                  weights: Mapping[str, float]) -> np.ndarray:
+        total = np.zeros(self._size(), dtype=np.float32)
+        for term, scores in per_term.items():
+            total += weights[term] * scores
+        return total
+
+    def _mix(self, by_lang: Mapping[str, np.ndarray], lang: str) -> np.ndarray:
+        others = [by_lang[code] for code in LANGUAGES if code != lang]
+        own = by_lang[lang]
+        return own + self.fallback_weight * np.max(others, axis=0) if others else own
+
+    def _confidence(self, row: int, queries: Mapping[str, _Query],
+                    per_term: Mapping[str, Mapping[str, np.ndarray]]) -> float:
+        """The share of the question's idf mass that the entry holds, in the best language."""
+        best = 0.0
+        for code, query in queries.items():
+            if query.mass <= 0:
+                continue
+            idf = self._languages[code].idf
+            held = sum(query.weights[term] * idf[term]
+                       for term, scores in per_term[code].items() if scores[row] > 0)
+            best = max(best, held / query.mass)
+        return min(best, 1.0)
+
+    def _queries(self, query: str, lang: str) -> dict[str, _Query]:
+        """The question seen through each language (the last questions' kept: an answer card
+        ranks the points of several matches for the same question)."""
+        key = (query, lang)
+        found = self._recent.get(key)
+        if found is None:
+            if len(self._recent) >= RECENT_QUERIES:
+                self._recent.pop(next(iter(self._recent)))
+            found = self._recent[key] = self._analyse_query(query, lang)
+        return found
+
+    def _analyse_query(self, query: str, lang: str) -> dict[str, _Query]:
+        """The question seen through each language: weighted stems, misspellings resolved."""
         split = _split(query)
-        words_by_lang = {lang: idx.analyzer.keep(split) for lang, idx in self._languages.items()}
+        words_by_lang = {code: idx.analyzer.keep(split) for code, idx in self._languages.items()}
         unknown = {w for words in words_by_lang.values() for w in words
                    if self._is_typo_candidate(w)}
-        terms: dict[str, dict[str, float]] = {}
-        for lang, index in self._languages.items():
-            terms[lang] = {}
-            for word in words_by_lang[lang]:
-                stem, weight = self._resolve(index, word, word in unknown)
-                if stem is not None:
-                    _add(terms[lang], stem, weight)
-        return terms
+        queries: dict[str, _Query] = {}
+        for code, index in self._languages.items():
+            found = queries[code] = _Query()
+            for word in dict.fromkeys(words_by_lang[code]):
+                stem, weight = self._resolve(index, word, word in unknown, lang)
+                if stem is None:
+                    found.unknown += index.unknown_idf
+                    continue
+                if stem not in found.weights:
+                    found.known += index.idf[stem]
+                _add(found.weights, stem, weight)
+        return queries
 
     def _is_typo_candidate(self, word: str) -> bool:
         return (len(word) >= MIN_FUZZY_LENGTH and not word.isdigit()
                 and word not in self._all_stopwords
-                and not any(idx.knows(word) for idx in self._languages.values()))
+                and not any(idx.knows(word) for idx in self._languages.values())
+                and not lexicon.is_word(word))
 
     @staticmethod
-    def _resolve(index: _LanguageIndex, word: str, typo: bool) -> tuple[str | None, float]:
-        if not typo:
-            return index.analyzer.stem(word), 1.0
-        nearest = index.closest(word)
-        return nearest if nearest else (None, 0.0)
-
-    def _combine(self, terms: Mapping[str, Mapping[str, float]], lang: str,
-                 scorer: Callable[[_LanguageIndex, Mapping[str, float]], np.ndarray]
-                 ) -> np.ndarray:
-        own = scorer(self._languages[lang], terms[lang])
-        others = [scorer(self._languages[code], terms[code]) for code in LANGUAGES if code != lang]
-        return own + self.fallback_weight * np.max(others, axis=0) if others else own
+    def _resolve(index: _LanguageIndex, word: str, typo: bool,
+                 lang: str) -> tuple[str | None, float]:
+        if typo:
+            limit = _typo_limit(word, lang)
+            nearest = index.closest(word, limit) if limit else None
+            return nearest if nearest else (None, 0.0)
+        stem = index.analyzer.stem(word)
+        if stem in index.idf:
+            return stem, 1.0
+        prefix = index.prefix_stem(word)
+        return (prefix, PREFIX_WEIGHT) if prefix else (None, 0.0)
 
     def _result(self, entry: Entry, score: float, lang: str, group_scores: np.ndarray,
-                max_practices: int) -> SearchResult:
+                max_practices: int, confidence: float) -> SearchResult:
         title = localize(entry.title, lang)
         return SearchResult(entry.id, title.text, title.lang, title.fallback, score,
                             entry.has_practices, self._hits(entry, lang, group_scores,
-                                                            max_practices))
+                                                            max_practices), confidence)
 
     def _hits(self, entry: Entry, lang: str, group_scores: np.ndarray,
               max_practices: int) -> tuple[PracticeHit, ...]:
@@ -406,6 +648,40 @@ class PracticeIndex:
                                     float(group_scores[row])))
         return tuple(hits)
 
+    def rank_points(self, entry: Entry, query: str, lang: str) -> list[tuple[int, int]]:
+        """The entry's practice points as (group, point), best match for the question first.
+
+        A point scores the idf of the question's words it contains (in the language it is
+        shown in), its group's heading and keywords half as much; ties keep the toolkit's order.
+        """
+        lang = self._language(lang)
+        queries = self._queries(query, lang)
+        scored = []
+        for g, group in enumerate(entry.practices):
+            heading = localize(group.heading, lang)
+            head = self._point_score(heading.text, heading.lang, queries)
+            for keyword in group.keywords.get(heading.lang, []):
+                head += self._point_score(keyword, heading.lang, queries)
+            for p, point in enumerate(group.points):
+                text = localize(point.text, lang)
+                score = self._point_score(text.text, text.lang, queries) + 0.5 * head
+                scored.append((-score, g, p))
+        return [(g, p) for _, g, p in sorted(scored)]
+
+    def _point_score(self, text: str, lang: str, queries: Mapping[str, _Query]) -> float:
+        index = self._languages.get(lang)
+        if index is None:
+            return 0.0
+        key = (lang, text)
+        terms = self._point_terms.get(key)
+        if terms is None:
+            if len(self._point_terms) >= CACHE_LIMIT:
+                self._point_terms.clear()
+            terms = self._point_terms[key] = frozenset(index.analyzer.terms(text))
+        weights = queries[lang].weights
+        return sum(weight * index.idf.get(term, 0.0)
+                   for term, weight in weights.items() if term in terms)
+
 
 @lru_cache(maxsize=1)
 def default_index() -> PracticeIndex:
@@ -416,82 +692,3 @@ def default_index() -> PracticeIndex:
 def search(query: str, lang: str = BASE_LANGUAGE, *, limit: int = 5) -> list[SearchResult]:
     """Search the package catalogue (see PracticeIndex.search)."""
     return default_index().search(query, lang, limit=limit)
-
-
-@dataclass(frozen=True)
-class EvalCase:
-    """One evaluation question: the text, its language and the acceptable entry ids."""
-
-    q: str
-    lang: str
-    expect: tuple[str, ...]
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class EvalMiss:
-    """A question whose first result was not expected; `rank` is where an expected id came."""
-
-    case: EvalCase
-    got: tuple[str, ...]
-    rank: int | None
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    total: int
-    top1: int
-    top3: int
-    misses: tuple[EvalMiss, ...]
-
-    @property
-    def top1_accuracy(self) -> float:
-        return self.top1 / self.total if self.total else 0.0
-
-    @property
-    def top3_accuracy(self) -> float:
-        return self.top3 / self.total if self.total else 0.0
-
-
-def _parse_case(raw: str, line: int, default_lang: str) -> EvalCase:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"line {line}: invalid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("q"), str) or not data["q"].strip():
-        raise ValueError(f'line {line}: expected an object with a non-empty "q"')
-    expect = data.get("expect")
-    if isinstance(expect, str):
-        expect = [expect]
-    if not isinstance(expect, list) or not expect or not all(isinstance(e, str) for e in expect):
-        raise ValueError(f'line {line}: "expect" must be a non-empty list of entry ids')
-    lang = normalize_language(data.get("lang") or default_lang)
-    if lang is None:
-        raise ValueError(f"line {line}: unsupported language {data.get('lang')!r}")
-    return EvalCase(data["q"], lang, tuple(expect), line)
-
-
-def read_eval_cases(lines: Iterable[str], default_lang: str = BASE_LANGUAGE) -> list[EvalCase]:
-    """Parse JSON Lines of {"q", "lang", "expect"}; blank lines and '#' comments are skipped."""
-    return [_parse_case(raw, number, default_lang)
-            for number, raw in enumerate(lines, start=1)
-            if raw.strip() and not raw.lstrip().startswith("#")]
-
-
-def load_eval_cases(path: Path | str, default_lang: str = BASE_LANGUAGE) -> list[EvalCase]:
-    with Path(path).open(encoding="utf-8") as handle:
-        return read_eval_cases(handle, default_lang)
-
-
-def evaluate(index: PracticeIndex, cases: Sequence[EvalCase]) -> EvalReport:
-    """Top-1 and top-3 accuracy of the index on the cases, with every top-1 miss."""
-    top1 = top3 = 0
-    misses = []
-    for case in cases:
-        got = tuple(result.id for result in index.search(case.q, case.lang, limit=3))
-        rank = next((i + 1 for i, entry_id in enumerate(got) if entry_id in case.expect), None)
-        top1 += rank == 1
-        top3 += rank is not None
-        if rank != 1:
-            misses.append(EvalMiss(case, got, rank))
-    return EvalReport(len(cases), top1, top3, tuple(misses))

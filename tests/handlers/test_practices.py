@@ -10,7 +10,7 @@ import yaml
 from bot.formatting import TELEGRAM_TEXT_LIMIT
 from bot.i18n import translate
 from bot.local_api import LocalUser
-from bot.practices.answers import CAVEAT, QUESTION_MAX
+from bot.practices.answers import CAVEAT, FIRST_CARD_MAX, QUESTION_MAX
 from bot.practices.catalogue import default_catalogue
 
 POLICE_QUESTION = "what should we do if the mining police arrest protesters?"
@@ -44,9 +44,11 @@ async def test_ask_in_english_answers_with_the_challenge_and_its_practices(tg, a
     await tg.send(amani, chat, f"/ask {POLICE_QUESTION}")
     card = tg.last_bot_message(chat)
     assert card.text.startswith(f"<b>2.8.d</b> · <b>{_title('2.8.d')}</b>")
-    assert "<b>Report abuses</b>" in card.text
+    assert len(card.text) <= FIRST_CARD_MAX  # a phone screen
+    assert "The practices that best match your question:" in card.text
+    assert sum(line.startswith("• ") for line in card.text.splitlines()) == 3
     assert "(VPs: 5; MIGA: III-18-19)" in card.text  # every point with its sources
-    assert "VPs = Voluntary Principles on Security and Human Rights" in card.text
+    assert "<i>Sources: " in card.text  # one line
     assert card.text.endswith(f"<i>{CAVEAT}</i>")
     assert "not translated" not in card.text
     assert _labels(card) == ["More practices", "Other matches", "Browse"]
@@ -58,7 +60,8 @@ async def test_ask_in_french_answers_in_french(tg):
     await tg.send(marie, chat, f"/ask {GOVERNOR_QUESTION}")
     card = tg.last_bot_message(chat)
     assert card.text.startswith(f"<b>1.1.c</b> · <b>{_title('1.1.c', 'fr')}</b>")
-    assert _heading("1.1.c", 5, "fr") in card.text
+    assert "Les pratiques qui répondent le mieux à votre question :" in card.text
+    assert len(card.text) <= FIRST_CARD_MAX
     assert card.text.endswith(f"<i>{translate(CAVEAT, 'fr')}</i>")
     assert translate(CAVEAT, "fr") != CAVEAT
     assert "English" not in card.text and "anglais" not in card.text
@@ -126,30 +129,56 @@ async def test_no_match_suggests_browsing(tg, amani):
     chat = tg.private_chat(amani)
     await tg.send(amani, chat, "/ask hello")
     assert tg.last_text(chat) == (
-        "I found nothing in the good-practice catalogue for that question. Try other words, "
-        "or browse the catalogue with /practices.")
+        "Nothing in the good-practice catalogue answers that question. You can browse the "
+        "catalogue with /practices, or ask your working group's secretariat.")
+    assert _labels(tg.last_bot_message(chat)) == ["Browse"]
+    await tg.press(amani, tg.last_bot_message(chat), "Browse")
+    assert tg.last_text(chat).startswith("The good-practice catalogue of the Security")
     await tg.send(amani, chat, "hello")  # free text may not be a question at all
     assert tg.last_text(chat) == (
-        "I did not understand that. If it was a question, I found nothing in the good-practice "
-        "catalogue for it: try other words, or browse the catalogue with /practices. Send /help "
-        "to see what else I can do.")
+        "I did not understand that. If it was a question, nothing in the good-practice "
+        "catalogue answers it: you can browse the catalogue with /practices, or ask your "
+        "working group's secretariat. Send /help to see what else I can do.")
     marie = _user(2001, "Marie", "fr")
     await tg.send(marie, tg.private_chat(marie), "/ask bonjour")
     assert "/practices" in tg.last_text(marie.id) and "catalogue" in tg.last_text(marie.id)
-    assert tg.last_text(marie.id).startswith("Je n")
+    assert tg.last_text(marie.id).startswith("Rien dans le catalogue")
 
 
-@pytest.mark.parametrize(("lang", "language"), [("sw", "Kiswahili"), ("ln", "Lingála")])
-async def test_english_text_is_announced_where_a_translation_is_missing(tg, lang, language):
+async def test_questions_outside_the_catalogue_are_declined(tg, amani):
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/ask how do we buy kidnap and ransom insurance for our staff?")
+    assert tg.last_text(chat).startswith("Nothing in the good-practice catalogue answers")
+
+
+@pytest.mark.parametrize(("lang", "language", "shown"), [("sw", "Kiswahili", "English"),
+                                                         ("ln", "Lingála", "Français")])
+async def test_the_fallback_language_is_announced_where_a_translation_is_missing(
+        tg, lang, language, shown, settings, tmp_path):
+    data = default_catalogue()["2.8.d"].model_dump(exclude_none=True)
+    for group in data["practices"]:
+        for point in group["points"]:
+            point["text"] = {code: point["text"][code] for code in ("en", "fr")}
+    operator = tmp_path / "operator"
+    operator.mkdir()
+    (operator / "2.8.d.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
+                                         encoding="utf-8")
+    settings.catalogue_dirs_value = str(operator)
     user = _user(2002, "Neema", lang)
     chat = tg.private_chat(user)
     await tg.send(user, chat, f"/ask {POLICE_QUESTION}")
     card = tg.last_bot_message(chat)
     assert card.text.startswith(f"<b>2.8.d</b> · <b>{_title('2.8.d', lang)}</b>")
-    note = translate("Parts of this entry are not translated into {language} yet; they are shown "
-                     "in English.", lang, language=language)
+    if shown == "English":
+        note = translate("Parts of this entry are not translated into {language} yet; they are "
+                         "shown in English.", lang, language=language)
+    else:
+        note = translate("Parts of this entry are not translated into {language} yet; they are "
+                         "shown in {shown}.", lang, language=language, shown=shown)
     assert f"<i>{note}</i>" in card.text and language in note
-    assert default_catalogue()["2.8.d"].practices[6].points[0].text["en"] in card.text
+    code = "en" if shown == "English" else "fr"
+    points = [p.text[code][:40] for g in default_catalogue()["2.8.d"].practices for p in g.points]
+    assert sum(point in card.text for point in points) == 3
     assert card.text.endswith(f"<i>{translate(CAVEAT, lang)}</i>")
 
 
@@ -226,7 +255,7 @@ async def test_a_card_that_cannot_be_edited_is_sent_again(tg, amani):
     tg.api.messages[(chat, card.message_id)].deleted = True  # deleted by the user meanwhile
     await tg.press(amani, card, "More practices")
     page = tg.last_bot_message(chat)
-    assert page.message_id != card.message_id and "Good practices 2–4 of 13:" in page.text
+    assert page.message_id != card.message_id and "Good practices 1–3 of 13:" in page.text
 
 
 async def test_practices_browses_chapters_sections_and_challenges(tg, amani):
@@ -235,18 +264,28 @@ async def test_practices_browses_chapters_sections_and_challenges(tg, amani):
     top = tg.last_bot_message(chat)
     assert _labels(top) == ["1. Working with host governments",
                             "2. Working with public security forces",
+                            "3. Working with private security providers",
+                            "4. Working with communities",
                             "Fact sheets and case studies"]
     await tg.press(amani, top, "1. Working with host governments")
     chapter = tg.last_bot_message(chat)
-    assert _labels(chapter) == ["1.1 Engagement and coordination",
-                                "1.2 Governance and transparency", "Back"]
+    catalogue = default_catalogue()
+    assert _labels(chapter) == [f"{s.id} {s.title['en']}"
+                                for s in catalogue.sections_with_entries(1)] + ["Back"]
+    assert _labels(chapter)[:2] == ["1.1 Engagement and coordination",
+                                    "1.2 Governance and transparency"]
     await tg.press(amani, chapter, "1.2 Governance and transparency")
     assert _labels(tg.last_bot_message(chat)) == ["1.2.a", "1.2.b", "1.2.c", "1.2.d", "Back"]
-    await tg.press(amani, tg.last_bot_message(chat), "1.2.a")
+    stubs = [e.id for e in catalogue.entries_in_section("1.2") if not e.has_practices]
+    assert stubs == ["1.2.b", "1.2.c", "1.2.d"]
+    assert tg.last_text(chat).count("<i>(practices not yet written)</i>") == len(stubs)
+    await tg.press(amani, tg.last_bot_message(chat), "1.2.b")
     card = tg.last_bot_message(chat)
-    assert "The toolkit gives no good practices for this challenge yet." in card.text
+    assert "The good practices for this challenge are not yet written in this catalogue." in (
+        card.text)
+    assert "toolkit gives no" not in card.text
     assert "See also:" in card.text and card.text.endswith(f"<i>{CAVEAT}</i>")
-    assert _labels(card) == ["1.2.c", "Back"]
+    assert _labels(card) == ["1.2.a", "1.2.c", "Back"]
     await tg.press(amani, card, "1.2.c")
     assert tg.last_text(chat).startswith(f"<b>1.2.c</b> · <b>{_title('1.2.c')}</b>")
 

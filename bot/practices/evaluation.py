@@ -1,0 +1,197 @@
+"""How well the search answers a set of questions, next to plain BM25 on the same entries.
+
+An evaluation file is JSON Lines of {"q", "lang", "expect"}: the question, its language and the
+entry ids that answer it (any of them counts). `"expect": []` marks a question outside the
+catalogue's scope, which the search should decline to answer. For each language the report
+gives top-1 and top-3 (an expected entry first, or among the first three, of the ranking) and
+how many questions the search declined (`confident`), and for out-of-scope questions how many
+it declined. The baseline is bm25s over the same entries' texts in every language, split into
+lower-case words, without stop words, stemming, typo tolerance or abstention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+
+from bot.practices.catalogue import BASE_LANGUAGE, LANGUAGES, Catalogue, Entry, normalize_language
+from bot.practices.search import PracticeIndex, confident
+
+OUT_OF_SCOPE = "out-of-scope"
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """One evaluation question: the text, its language and the acceptable entry ids.
+
+    No expected id: the question is outside the catalogue's scope.
+    """
+
+    q: str
+    lang: str
+    expect: tuple[str, ...]
+    line: int = 0
+    source: str = ""
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.expect)
+
+
+@dataclass(frozen=True)
+class EvalMiss:
+    """A question answered wrongly: `rank` is where an expected id came (None: not in top 3);
+    `abstained` if the search declined it. For an out-of-scope question, a confident answer."""
+
+    case: EvalCase
+    got: tuple[str, ...]
+    rank: int | None
+    abstained: bool
+
+
+@dataclass
+class Tally:
+    """Counts for one group of questions (a language, or the out-of-scope ones)."""
+
+    total: int = 0
+    top1: int = 0
+    top3: int = 0
+    abstained: int = 0
+    baseline_top1: int = 0
+    baseline_top3: int = 0
+
+    def share(self, count: int) -> float:
+        return count / self.total if self.total else 0.0
+
+
+@dataclass
+class EvalReport:
+    """Per-language tallies of in-scope questions, the out-of-scope tally, and the misses."""
+
+    languages: dict[str, Tally] = field(default_factory=dict)
+    out_of_scope: Tally = field(default_factory=Tally)
+    misses: list[EvalMiss] = field(default_factory=list)
+
+    @property
+    def in_scope(self) -> Tally:
+        total = Tally()
+        for tally in self.languages.values():
+            for name in ("total", "top1", "top3", "abstained", "baseline_top1",
+                         "baseline_top3"):
+                setattr(total, name, getattr(total, name) + getattr(tally, name))
+        return total
+
+    @property
+    def total(self) -> int:
+        return self.in_scope.total + self.out_of_scope.total
+
+    @property
+    def top1_accuracy(self) -> float:
+        return self.in_scope.share(self.in_scope.top1)
+
+    @property
+    def top3_accuracy(self) -> float:
+        return self.in_scope.share(self.in_scope.top3)
+
+
+def _parse_case(raw: str, line: int, default_lang: str, source: str) -> EvalCase:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {line}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("q"), str) or not data["q"].strip():
+        raise ValueError(f'line {line}: expected an object with a non-empty "q"')
+    expect = data.get("expect")
+    if isinstance(expect, str):
+        expect = [expect]
+    if not isinstance(expect, list) or not all(isinstance(e, str) for e in expect):
+        raise ValueError(f'line {line}: "expect" must be a list of entry ids '
+                         f'([] for a question outside the catalogue)')
+    lang = normalize_language(data.get("lang") or default_lang)
+    if lang is None:
+        raise ValueError(f"line {line}: unsupported language {data.get('lang')!r}")
+    return EvalCase(data["q"], lang, tuple(expect), line, source)
+
+
+def read_eval_cases(lines: Iterable[str], default_lang: str = BASE_LANGUAGE,
+                    source: str = "") -> list[EvalCase]:
+    """Parse JSON Lines of {"q", "lang", "expect"}; blank lines and '#' comments are skipped."""
+    return [_parse_case(raw, number, default_lang, source)
+            for number, raw in enumerate(lines, start=1)
+            if raw.strip() and not raw.lstrip().startswith("#")]
+
+
+def load_eval_cases(path: Path | str, default_lang: str = BASE_LANGUAGE) -> list[EvalCase]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return read_eval_cases(handle, default_lang, str(path))
+
+
+class PlainBm25:
+    """The baseline: bm25s over each entry's texts in every language, words as they are."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.ids = [entry.id for entry in catalogue if entry.has_practices]
+        corpus = [" ".join(_all_texts(entry)) for entry in catalogue if entry.has_practices]
+        self.model = bm25s.BM25()
+        self.model.index(bm25s.tokenize(corpus, stopwords=None, show_progress=False),
+                         show_progress=False)
+
+    def top(self, question: str, k: int = 3) -> tuple[str, ...]:
+        tokens = bm25s.tokenize([question], stopwords=None, show_progress=False)
+        if not self.ids or not tokens.vocab:
+            return ()
+        k = min(k, len(self.ids))
+        found, scores = self.model.retrieve(tokens, k=k, show_progress=False)
+        return tuple(self.ids[i] for i, score in zip(found[0], scores[0], strict=True)
+                     if score > 0)
+
+
+def _all_texts(entry: Entry) -> Iterable[str]:
+    texts = [entry.title, entry.summary]
+    for group in entry.practices:
+        texts += [group.heading, *(p.text for p in group.points)]
+        if group.note:
+            texts.append(group.note)
+    if entry.case_study:
+        texts += [entry.case_study.title, entry.case_study.text]
+    for text in texts:
+        yield from text.values()
+    for items in (entry.questions, entry.keywords):
+        for values in items.values():
+            yield from values
+
+
+def _rank(got: Sequence[str], expect: Sequence[str]) -> int | None:
+    return next((i + 1 for i, entry_id in enumerate(got) if entry_id in expect), None)
+
+
+def evaluate(index: PracticeIndex, cases: Sequence[EvalCase],
+             baseline: PlainBm25 | None = None) -> EvalReport:
+    """Top-1, top-3 and abstention per language and out of scope, with every miss."""
+    report = EvalReport({lang: Tally() for lang in LANGUAGES})
+    baseline = baseline or PlainBm25(index.catalogue)
+    for case in cases:
+        results = index.search(case.q, case.lang, limit=3)
+        got = tuple(result.id for result in results)
+        declined = not confident(results)
+        tally = report.languages[case.lang] if case.in_scope else report.out_of_scope
+        tally.total += 1
+        tally.abstained += declined
+        if not case.in_scope:
+            if not declined:
+                report.misses.append(EvalMiss(case, got, None, False))
+            continue
+        rank = _rank(got, case.expect)
+        tally.top1 += rank == 1
+        tally.top3 += rank is not None
+        plain = _rank(baseline.top(case.q), case.expect)
+        tally.baseline_top1 += plain == 1
+        tally.baseline_top3 += plain is not None
+        if rank != 1 or declined:
+            report.misses.append(EvalMiss(case, got, rank, declined))
+    report.languages = {lang: t for lang, t in report.languages.items() if t.total}
+    return report
