@@ -24,7 +24,7 @@ def check_timezone(name: str) -> str:
     """Return the IANA zone name if it exists, else raise ValueError."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like Africa/Lubumbashi)"
         ) from exc

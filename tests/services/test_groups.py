@@ -166,3 +166,10 @@ async def test_text_with_a_nul_character_is_stored_without_it(session):
     await session.commit()
     assert (await people.touch_person(session, people.TelegramIdentity(555, "Neema"))).id \
         == person.id
+
+
+def test_a_time_zone_name_too_long_for_the_system_is_refused_as_unknown():
+    from bot.config import check_timezone
+
+    with pytest.raises(ValueError, match="unknown time zone"):
+        check_timezone("Africa/" + "x" * 5000)
