@@ -733,7 +733,7 @@ INVARIANT_QUERIES = {
     "agenda settings": "SELECT group_id FROM agenda_settings WHERE deadline_hours < 0",
     "co-chair settings": "SELECT group_id FROM cochair_settings WHERE days_before < 0",
 }
-REPORT_TABLES = ("report_case", "report_event", "report_counter", "report_group_settings")
+REPORT_TABLES = ("report_case", "report_event", "report_group_settings")
 
 
 def _valid_zone(zone: str | None) -> bool:
