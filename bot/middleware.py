@@ -22,7 +22,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
@@ -77,12 +77,21 @@ async def commit_pending() -> None:
 
 
 class CommitBeforeReply(BaseRequestMiddleware):
-    """Bot API request middleware: commit the update's changes before anything is shown."""
+    """Bot API request middleware: commit the update's changes before anything is shown; an
+    edit that would change nothing is not an error."""
 
     async def __call__(self, make_request, bot: Bot, method: TelegramMethod):
-        if not method.__api_method__.startswith("get"):
+        name = method.__api_method__
+        if not name.startswith("get"):
             await commit_pending()
-        return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            # A second press that would change nothing: Telegram refuses the edit, and that is
+            # not an error (the message already shows what it should).
+            if name.startswith("editMessage") and "message is not modified" in str(exc):
+                return True
+            raise
 
 
 def ensure_commit_before_reply(bot: Bot) -> None:

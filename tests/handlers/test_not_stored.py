@@ -131,3 +131,21 @@ async def test_postgresql_refusing_the_commit_is_told_not_confirmed(
     assert NOT_SAVED in _alert(tg)
     assert "Going: 0" in _current(tg, registered_group, card.message_id).text
     assert await _count(database, Rsvp) == 0
+
+
+async def test_an_edit_that_changes_nothing_is_not_an_error():
+    """Telegram refuses an edit that would leave the message as it is (a second press):
+    the press has done what it should, so nobody gets an apology for it."""
+    from aiogram.exceptions import TelegramBadRequest
+    from aiogram.methods import EditMessageReplyMarkup, SendMessage
+
+    from bot.middleware import CommitBeforeReply
+
+    async def refuse(bot, method):
+        raise TelegramBadRequest(method, "Bad Request: message is not modified")
+
+    middleware = CommitBeforeReply()
+    edit = EditMessageReplyMarkup(chat_id=1, message_id=2, reply_markup=None)
+    assert await middleware(refuse, None, edit) is True
+    with pytest.raises(TelegramBadRequest):
+        await middleware(refuse, None, SendMessage(chat_id=1, text="x"))
