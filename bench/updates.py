@@ -224,6 +224,7 @@ class Stats:
     done: Counter[str] = field(default_factory=Counter)  # what the users achieved
     # Process CPU of the updates handled while no other was in progress (clean per-update CPU).
     cpu_alone: list[float] = field(default_factory=list)
+    cpu_kinds: list[str] = field(default_factory=list)
 
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
@@ -328,6 +329,7 @@ class Driver:
             self.stats.objects[kind].append(statements[1])
             if alone and started == self.started:  # no other update ran meanwhile
                 self.stats.cpu_alone.append(cpu)
+                self.stats.cpu_kinds.append(kind)
         if not replies:
             self.stats.problems[f"{kind}: no reply"] += 1
         for call, _answer in replies:
