@@ -38,6 +38,7 @@ from bot.i18n import CatalogI18n, get_i18n
 from bot.metrics import OUTBOX, OUTBOX_DUE
 from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.answers import CatalogueUnavailable, get_practice_index
+from bot.response_types import keep_response_types
 from bot.services import actions, agenda, cochairs
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
@@ -198,6 +199,7 @@ def make_bot(token: str, api_url: str | None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ApiCallCounter())
+    keep_response_types(bot.session)
     return bot
 
 
