@@ -81,7 +81,7 @@ from sqlalchemy import event, func, text  # noqa: E402
 from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.app import build_dispatcher  # noqa: E402
+from bot.app import build_dispatcher, freeze_after_start  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery.scheduler import Ticker  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
@@ -747,6 +747,7 @@ async def run_backend(label: str, url: str, folder: Path, args, questions, logs:
     stats.problems.clear()
     actions = Actions(driver, questions, expect)
     await run_users(bench_users, actions, args.warmup)
+    freeze_after_start()  # as `wgbot run` does once started
     stats.recording = True
     logged_before = logs.errors()
     api.seconds, api.bookkeeping, api.count = 0.0, 0.0, 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -249,6 +250,14 @@ async def confirm_updates(bot: Bot, last_update_id: int | None) -> None:
         log.warning("could not confirm the last updates: %s", type(exc).__name__)
 
 
+def freeze_after_start() -> None:
+    """Move everything built at start (aiogram's types, the search index, the catalogues) out of
+    the garbage collector's reach: a full collection then walks only what updates create, a few
+    milliseconds instead of hundreds (it walked about 294,000 objects)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_polling(settings: Settings) -> None:
     """Long polling: one process per database (a second one refuses to start)."""
     token = settings.require_token()
@@ -271,6 +280,7 @@ async def run_polling(settings: Settings) -> None:
                                settings.shutdown_seconds)
             await server.start()
         app.ticker.start()
+        freeze_after_start()
         await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
         log.info("stopping: finishing the updates and messages in progress")
         await app.drain()
@@ -317,6 +327,7 @@ async def run_webhook(settings: Settings) -> None:
         log.info("starting as @%s (id %s), webhook at path %s", me.username, me.id,
                  settings.webhook_path)
         app.ticker.start()
+        freeze_after_start()
         await wait_for_signal()
         log.info("stopping: finishing the updates and messages in progress")
         app.stopping = True

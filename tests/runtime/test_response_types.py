@@ -50,3 +50,4 @@ def test_pydantic_caches_generic_classes_weakly_and_the_kept_one_survives():
     kept = response_types.kept(SendMessage)
     gc.collect()
     assert Response[SendMessage.__returning__] is kept
+
