@@ -3,7 +3,8 @@
 Run from the repository:
 
     .venv/bin/python bench/updates.py [--users 200] [--updates 1000] [--warmup 200] [--groups 8]
-        [--postgres URL | --database URL] [--seed 1]
+        [--postgres URL | --database URL] [--seed 1] [--open [--rates 10,25,50,100]
+        [--open-updates 300]]
 
 It builds the real Dispatcher (`bot.app.build_dispatcher`) with `bot.local_api.LocalBotAPI` as
 the Bot API session, registers working groups through the Dispatcher (/setup, then /schedule of
@@ -29,6 +30,15 @@ bookkeeping (answering and storing messages), a few percent of the event loop's 
 "loop-thread CPU per update" is the CPU time of the event loop's thread over the measured phase
 divided by the updates (this script's own work included; the echo column bounds it).
 
+With `--open`, the same users then act in an open loop at each offered rate: arrivals come as
+a Poisson process at that rate, each update of a user waits for the next arrival (people pause
+between their messages) and its latency counts from its arrival, waiting for the bot included,
+as a person feels it (p50/p99 per rate; the saturation is the highest rate still served, beside
+the closed loop's throughput). "CPU ms/update, median alone" is the process CPU time of the
+updates of the open loop that ran while no other update was in progress. SQL statements and ORM
+objects loaded are counted per update (engine and session events), and garbage collection
+pauses through gc.callbacks over the measured phases.
+
 Backends: a temporary SQLite file always; PostgreSQL too when `--postgres URL` or the
 environment variable BENCH_DATABASE_URL is given (`postgresql+asyncpg://...`). `--database URL`
 measures that database only. The schema `public` of a PostgreSQL database given here is DROPPED
@@ -40,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import itertools
 import json
 import logging
@@ -67,9 +78,10 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 from aiogram.types import Message, Update, User  # noqa: E402
 from sqlalchemy import event, func, text  # noqa: E402
+from sqlalchemy.orm import Session as OrmSession  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.app import build_dispatcher  # noqa: E402
+from bot.app import build_dispatcher, freeze_after_start  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery.scheduler import Ticker  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
@@ -110,6 +122,39 @@ def _count_statement(*_args: Any, **_kwargs: Any) -> None:
     counter = _statements.get()
     if counter is not None:
         counter[0] += 1
+
+
+def _count_loaded(*_args: Any, **_kwargs: Any) -> None:
+    """ORM objects loaded from the database while one update is handled."""
+    counter = _statements.get()
+    if counter is not None:
+        counter[1] += 1
+
+
+event.listen(OrmSession, "loaded_as_persistent", _count_loaded)
+
+
+class GcPauses:
+    """Garbage collection pauses seen through gc.callbacks while recording: wall-clock time and
+    the thread's CPU time (the latter robust to a loaded machine descheduling the process)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.pauses: list[tuple[float, float, int]] = []  # (wall s, CPU s, generation)
+        self._start: tuple[float, float] | None = None
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = (time.perf_counter(), time.thread_time())
+        elif self._start is not None:
+            if self.recording:
+                self.pauses.append((time.perf_counter() - self._start[0],
+                                    time.thread_time() - self._start[1], info["generation"]))
+            self._start = None
+
+    def longest(self) -> tuple[float, float, int]:
+        """The longest pause in CPU time: (wall s, CPU s, generation)."""
+        return max(self.pauses, key=lambda p: p[1], default=(0.0, 0.0, -1))
 
 
 class TimedBotAPI(LocalBotAPI):
@@ -176,12 +221,20 @@ class Stats:
     recording: bool = False
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statements: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    objects: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     escaped: int = 0
     problems: Counter[str] = field(default_factory=Counter)  # failed sanity checks
     done: Counter[str] = field(default_factory=Counter)  # what the users achieved
+    # Process CPU of the updates handled while no other was in progress (clean per-update CPU).
+    cpu_alone: list[float] = field(default_factory=list)
+    cpu_kinds: list[str] = field(default_factory=list)
 
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
+
+    def mean_of(self, what: dict[str, list[int]], prefix: str = "") -> float:
+        values = [x for kind, xs in what.items() if kind.startswith(prefix) for x in xs]
+        return statistics.fmean(values) if values else float("nan")
 
 
 @dataclass
@@ -245,25 +298,41 @@ class Driver:
         self.stats = stats
         self.update_ids = itertools.count(1)
         self.callback_ids = itertools.count(1)
+        # Open loop: each update waits for an arrival (its scheduled send time) from this queue
+        # and its latency counts from that time, so waiting for the bot is part of it.
+        self.arrivals: asyncio.Queue[float] | None = None
+        self.in_flight = 0
+        self.started = 0
 
     async def feed(self, kind: str, payload: dict[str, Any]) -> list[tuple[ApiCall, dict]]:
+        arrival = await self.arrivals.get() if self.arrivals is not None else None
         update = Update.model_validate({"update_id": next(self.update_ids), **payload},
                                        context={"bot": self.bot})
         replies: list[tuple[ApiCall, dict]] = []
-        statements = [0]
+        statements = [0, 0]
         token, counting = _replies.set(replies), _statements.set(statements)
-        start = time.perf_counter()
+        alone = self.in_flight == 0
+        self.in_flight += 1
+        self.started += 1
+        started = self.started
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             await self.dispatcher.feed_update(self.bot, update)
         except Exception:  # the error handler should have taken it
             self.stats.escaped += 1
         finally:
-            elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            elapsed = time.perf_counter() - (start if arrival is None else arrival)
+            self.in_flight -= 1
             _replies.reset(token)
             _statements.reset(counting)
         if self.stats.recording:
             self.stats.latencies[kind].append(elapsed)
             self.stats.statements[kind].append(statements[0])
+            self.stats.objects[kind].append(statements[1])
+            if alone and started == self.started:  # no other update ran meanwhile
+                self.stats.cpu_alone.append(cpu)
+                self.stats.cpu_kinds.append(kind)
         if not replies:
             self.stats.problems[f"{kind}: no reply"] += 1
         for call, _answer in replies:
@@ -547,6 +616,59 @@ async def run_users(bench_users: list[BenchUser], actions: Actions, updates: int
     return time.perf_counter() - start, time.thread_time() - cpu
 
 
+# --- open loop: Poisson arrivals at a fixed offered rate --------------------------------------
+
+
+@dataclass
+class OpenRun:
+    offered: float
+    updates: int
+    seconds: float  # from the first arrival to the last reply
+    stats: Stats
+    cpu: float  # process CPU over the run
+
+    @property
+    def achieved(self) -> float:
+        return self.updates / self.seconds if self.seconds else float("nan")
+
+
+async def _arrive(queue: asyncio.Queue[float], rate: float, rng: random.Random) -> None:
+    """Put the scheduled time of each arrival into the queue when it comes (Poisson process)."""
+    due = time.perf_counter()
+    while True:
+        due += rng.expovariate(rate)
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait(due)
+
+
+async def run_open(driver: Driver, loops, rate: float, updates: int, seed: int) -> OpenRun:
+    """Offer `updates` updates at `rate` per second: the users wait (pause) until an arrival
+    comes for their next update, whatever the bot is still doing; latency counts from the
+    arrival. `loops(budget)` gives the users' coroutines."""
+    stats = Stats(recording=True)
+    previous, driver.stats = driver.stats, stats
+    driver.arrivals = asyncio.Queue()
+    arrivals = asyncio.ensure_future(_arrive(driver.arrivals, rate, random.Random(seed)))
+    start, cpu = time.perf_counter(), time.process_time()
+    try:
+        await asyncio.gather(*loops(Budget(updates)))
+    finally:
+        arrivals.cancel()
+        driver.arrivals = None
+        driver.stats = previous
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return OpenRun(rate, len(stats.all()), seconds, stats, cpu)
+
+
+def saturation(results: list[OpenRun]) -> str:
+    """The highest offered rate served: achieved >= 0.95 of offered, p99 under a second."""
+    served = [r.offered for r in results
+              if r.achieved >= 0.95 * r.offered and percentile(r.stats.all(), 0.99) < 1.0]
+    return f"{max(served):g}/s" if served else "none"
+
+
 # --- checks against the database -------------------------------------------------------------
 
 
@@ -589,6 +711,8 @@ class Result:
     cpu: float = 0.0
     error_types: Counter[str] = field(default_factory=Counter)
     api_bookkeeping: float = 0.0
+    open_runs: list[OpenRun] = field(default_factory=list)
+    gc_longest: tuple[float, float, int] = (0.0, 0.0, -1)
 
     @property
     def rate(self) -> float:
@@ -605,8 +729,8 @@ async def fresh_database(url: str) -> Database:
     return database
 
 
-async def run_backend(label: str, url: str, folder: Path, args, questions, logs: LogCounter
-                      ) -> Result:
+async def run_backend(label: str, url: str, folder: Path, args, questions, logs: LogCounter,
+                      gc_pauses: GcPauses) -> Result:
     database = await fresh_database(url)
     event.listen(database.engine.sync_engine, "before_cursor_execute", _count_statement)
     settings = Settings(WGBOT_DATA_DIR=folder, WGBOT_DEFAULT_TIMEZONE=ZONE,
@@ -626,18 +750,33 @@ async def run_backend(label: str, url: str, folder: Path, args, questions, logs:
     stats.problems.clear()
     actions = Actions(driver, questions, expect)
     await run_users(bench_users, actions, args.warmup)
+    freeze_after_start()  # as `wgbot run` does once started
     stats.recording = True
     logged_before = logs.errors()
     api.seconds, api.bookkeeping, api.count = 0.0, 0.0, 0
+    gc_pauses.recording = True
     seconds, cpu = await run_users(bench_users, actions, args.updates)
     stats.recording = False
+    open_runs = []
+    for n, rate in enumerate(args.rates):
+        actions.stats = stats  # the checks of every run count
+        run = await run_open(driver, lambda budget: [user_loop(actions, u, budget)
+                                                     for u in bench_users],
+                             rate, args.open_updates, args.seed + n)
+        stats.problems.update(run.stats.problems)
+        stats.escaped += run.stats.escaped
+        open_runs.append(run)
+        print(f"  {label}: {rate:g}/s offered: p50 "
+              f"{percentile(run.stats.all(), 0.5) * 1000:.0f} ms, p99 "
+              f"{percentile(run.stats.all(), 0.99) * 1000:.0f} ms", flush=True)
+    gc_pauses.recording = False
     facts = await check_database(database, expect, stats.problems)
     await driver.bot.session.close()
     await dispatcher.storage.close()
     await database.dispose()
     return Result(label, len(stats.all()), seconds, stats, errors.count, stats.escaped,
                   logs.errors() - logged_before, api.seconds, api.count, facts, cpu,
-                  errors.types, api.bookkeeping)
+                  errors.types, api.bookkeeping, open_runs)
 
 
 # --- the ceiling: a bare Dispatcher that echoes ------------------------------------------------
@@ -665,6 +804,9 @@ async def run_echo(args) -> Result:
         while budget.take(1):
             await driver.send("echo", person, person.id, "Hello, is the meeting on Tuesday?")
 
+    def loops(budget: Budget) -> list:
+        return [loop(p, budget) for p in people]
+
     for phase, count in (("warm-up", args.warmup), ("measure", args.updates)):
         stats.recording = phase == "measure"
         api.seconds, api.bookkeeping, api.count = 0.0, 0.0, 0
@@ -672,9 +814,12 @@ async def run_echo(args) -> Result:
         start, cpu = time.perf_counter(), time.thread_time()
         await asyncio.gather(*(loop(p, budget) for p in people))
         seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    open_runs = [await run_open(driver, loops, rate, args.open_updates, args.seed + n)
+                 for n, rate in enumerate(args.rates)]
     await driver.bot.session.close()
     return Result("echo ceiling", len(stats.all()), seconds, stats, errors.count, stats.escaped,
-                  0, api.seconds, api.count, cpu=cpu, api_bookkeeping=api.bookkeeping)
+                  0, api.seconds, api.count, cpu=cpu, api_bookkeeping=api.bookkeeping,
+                  open_runs=open_runs)
 
 
 # --- printing -----------------------------------------------------------------------------------
@@ -697,6 +842,23 @@ def print_results(results: list[Result]) -> None:
     row("feed_update mean ms", [f"{statistics.fmean(r.stats.all()) * 1000:.1f}"
                                 for r in results])
     row("loop-thread CPU ms per update", [f"{r.cpu / r.updates * 1000:.1f}" for r in results])
+
+    def alone(r: Result) -> list[float]:
+        return [x for run in r.open_runs for x in run.stats.cpu_alone]
+
+    if any(r.open_runs for r in results):
+        row("CPU ms/update, median alone", [
+            f"{statistics.median(alone(r)) * 1000:.1f} (n={len(alone(r))})" if alone(r) else "-"
+            for r in results])
+    row("SQL statements per update", [f"{r.stats.mean_of(r.stats.statements):.1f}"
+                                      for r in results])
+    row("SQL statements per RSVP", [f"{r.stats.mean_of(r.stats.statements, 'rsvp'):.1f}"
+                                    for r in results])
+    row("ORM objects loaded per update", [f"{r.stats.mean_of(r.stats.objects):.1f}"
+                                          for r in results])
+    row("longest GC pause CPU/wall ms", [
+        f"{r.gc_longest[1] * 1000:.1f}/{r.gc_longest[0] * 1000:.0f} (gen {r.gc_longest[2]})"
+        for r in results])
     row("errors (error handler)", [str(r.errors) for r in results])
     row("exceptions out of feed_update", [str(r.escaped) for r in results])
     row("ERROR log records", [str(r.log_errors) for r in results])
@@ -707,6 +869,22 @@ def print_results(results: list[Result]) -> None:
     row("mocked Bot API / loop CPU", [f"{100 * r.api_seconds / r.cpu:.1f}%" for r in results])
     row("  of which its bookkeeping", [f"{100 * r.api_bookkeeping / r.cpu:.1f}%"
                                        for r in results])
+    if any(r.open_runs for r in results):
+        print()
+        print("open loop (Poisson arrivals, latency from the arrival): p50 / p99 ms, achieved/s")
+        for i, run in enumerate(results[0].open_runs):
+            cells = []
+            for r in results:
+                if i < len(r.open_runs):
+                    o = r.open_runs[i]
+                    cells.append(f"{percentile(o.stats.all(), 0.5) * 1000:.0f} / "
+                                 f"{percentile(o.stats.all(), 0.99) * 1000:.0f}, "
+                                 f"{o.achieved:.0f}")
+                else:
+                    cells.append("-")
+            row(f"  {run.offered:g} updates/s offered", cells)
+        row("saturation: highest rate served", [saturation(r.open_runs) for r in results])
+        row("closed loop (no pause) /s", [f"{r.rate:.0f}" for r in results])
     kinds = sorted({k for r in results for k in r.stats.latencies if k != "echo"},
                    key=lambda k: (k.split(":")[0] not in WEIGHTS, k))
     print()
@@ -753,12 +931,19 @@ async def main_async(args) -> None:
     print("actions (weight %): " + ", ".join(f"{k} {100 * v / total:.0f}"
                                              for k, v in WEIGHTS.items())
           + "; a report is ~11 updates, propose_private 2")
+    gc_pauses = GcPauses()
+    gc.callbacks.append(gc_pauses)
+    gc_pauses.recording = True
     results = [await run_echo(args)]
+    gc_pauses.recording = False
+    results[0].gc_longest, gc_pauses.pauses = gc_pauses.longest(), []
     print(f"  echo ceiling: {results[0].rate:.0f} updates/s", flush=True)
     for label, url in backends:
         with tempfile.TemporaryDirectory() as folder:
             url = url or f"sqlite+aiosqlite:///{folder}/bench.db"
-            results.append(await run_backend(label, url, Path(folder), args, questions, logs))
+            results.append(await run_backend(label, url, Path(folder), args, questions, logs,
+                                             gc_pauses))
+            results[-1].gc_longest, gc_pauses.pauses = gc_pauses.longest(), []
         print(f"  {label}: {results[-1].rate:.0f} updates/s", flush=True)
     print_results(results)
     if logs.records:
@@ -777,7 +962,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="PostgreSQL URL to measure too (its schema public is dropped)")
     parser.add_argument("--database", default=None,
                         help="measure only this database URL (PostgreSQL: schema dropped)")
+    parser.add_argument("--open", action="store_true",
+                        help="after the closed loop, offer updates at fixed rates (open loop)")
+    parser.add_argument("--rates", default="10,25,50,100",
+                        help="offered rates of the open loop, updates per second")
+    parser.add_argument("--open-updates", type=int, default=300,
+                        help="updates offered at each rate of the open loop")
     args = parser.parse_args(argv)
+    args.rates = [float(r) for r in args.rates.split(",") if r] if args.open else []
     asyncio.run(main_async(args))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from bot.metrics import OUTBOX, OUTBOX_DUE
 from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.answers import CatalogueUnavailable, get_practice_index
 from bot.rate_limits import MemoryCounters, RedisCounters
+from bot.response_types import keep_response_types
 from bot.services import actions, agenda, cochairs
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
@@ -232,6 +234,7 @@ def make_bot(token: str, api_url: str | None) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ApiCallCounter())
+    keep_response_types(bot.session)
     return bot
 
 
@@ -281,6 +284,14 @@ async def confirm_updates(bot: Bot, last_update_id: int | None) -> None:
         log.warning("could not confirm the last updates: %s", type(exc).__name__)
 
 
+def freeze_after_start() -> None:
+    """Move everything built at start (aiogram's types, the search index, the catalogues) out of
+    the garbage collector's reach: a full collection then walks only what updates create, a few
+    milliseconds instead of hundreds (it walked about 294,000 objects)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_polling(settings: Settings) -> None:
     """Long polling: one process per database (a second one refuses to start)."""
     token = settings.require_token()
@@ -303,6 +314,7 @@ async def run_polling(settings: Settings) -> None:
                                settings.metrics_port, settings.shutdown_seconds)
             await server.start()
         app.ticker.start()
+        freeze_after_start()
         await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
         log.info("stopping: finishing the updates and messages in progress")
         await app.drain()
@@ -354,6 +366,7 @@ async def run_webhook(settings: Settings) -> None:
         log.info("starting as @%s (id %s), webhook at path %s", me.username, me.id,
                  settings.webhook_path)
         app.ticker.start()
+        freeze_after_start()
         await wait_for_signal()
         log.info("stopping: finishing the updates and messages in progress")
         app.stopping = True

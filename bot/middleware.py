@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import utcnow
 from bot.i18n import CatalogI18n, pick_locale
 from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
+from bot.response_types import keep_response_types
 from bot.services.groups import ensure_member, get_group, get_membership
 from bot.services.people import get_person, touch_person
 from bot.services.reminders import resume_reminders
@@ -98,6 +99,7 @@ def ensure_commit_before_reply(bot: Bot) -> None:
     """Install `CommitBeforeReply` on this bot's session once (any bot the Dispatcher feeds:
     Telegram's, the console's, the tests')."""
     session = bot.session
+    keep_response_types(session)
     if not getattr(session, "_wgbot_commit_before_reply", False):
         session.middleware(CommitBeforeReply())
         session._wgbot_commit_before_reply = True

@@ -155,7 +155,7 @@ async def _rsvp(
     except cal.CalendarError as err:
         await query.answer(error_text(err.code, **err.params), show_alert=True)
         return
-    await reminders.sync_meeting(session, occ.meeting, now)
+    await reminders.sync_answer(session, occ, person, answer, now)
     labels = {"going": _("You are going."), "maybe": _("You might come."),
               "no": _("You are not going.")}
     if query.message.chat.type == "private":

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,19 +29,19 @@ async def enqueue(
     payload: dict | None = None, created_at: datetime | None = None,
 ) -> bool:
     """Add a row unless one with `key` exists; returns whether it was added. `created_at`
-    defaults to now (a row that must not tell when it was made gives a coarser time)."""
-    existing = await session.exec(select(OutboxMessage.id).where(OutboxMessage.key == key))
-    if existing.first() is not None:
-        return False
-    row = OutboxMessage(key=key, kind=kind, chat_id=chat_id, due_at=due_at, payload=payload or {})
-    if created_at is not None:
-        row.created_at = created_at
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # enqueued concurrently
-        return False
-    return True
+    defaults to now (a row that must not tell when it was made gives a coarser time).
+
+    One statement, INSERT ... ON CONFLICT (key) DO NOTHING, on SQLite and PostgreSQL alike: a row
+    queued meanwhile by another process is not an error and leaves the transaction intact."""
+    connection = await session.connection()
+    values = {"key": key, "kind": kind, "chat_id": chat_id, "due_at": due_at,
+              "payload": payload or {}, "status": OutboxStatus.PENDING.value, "attempts": 0,
+              "created_at": created_at if created_at is not None else utcnow()}
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    result = await connection.execute(
+        dialect.insert(OutboxMessage.__table__).values(**values)
+        .on_conflict_do_nothing(index_elements=["key"]))
+    return result.rowcount == 1
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:

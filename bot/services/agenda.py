@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.refusals import Refusal
 from bot.services import calendar as cal
-from bot.services.groups import get_membership, is_secretariat, members
+from bot.services.groups import get_membership, is_secretariat, secretariat_members
 from storage.agenda_tables import AgendaItem, AgendaSettings
 from storage.calendar_tables import Meeting, MeetingOccurrence
 from storage.database import Database
@@ -129,11 +129,10 @@ async def finish_draft(
 async def notify_secretariat(
     session: AsyncSession, group: WorkingGroup, item: AgendaItem, now: datetime
 ) -> None:
-    for person, membership in await members(session, group):
-        if is_secretariat(membership):
-            await enqueue(session, key=f"agenda:review:{item.id}:{person.id}",
-                          kind="agenda_review", chat_id=person.telegram_id, due_at=now,
-                          payload={"item": item.id, "person": person.id})
+    for person in await secretariat_members(session, group):
+        await enqueue(session, key=f"agenda:review:{item.id}:{person.id}",
+                      kind="agenda_review", chat_id=person.telegram_id, due_at=now,
+                      payload={"item": item.id, "person": person.id})
 
 
 async def item_for_secretariat(

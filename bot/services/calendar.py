@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -501,8 +501,13 @@ async def answer_of(
 
 
 async def counts(session: AsyncSession, meeting: Meeting, key: int) -> RsvpCounts:
-    tally = Counter(answer for _, answer in await answers(session, meeting, key))
-    return RsvpCounts(going=tally["going"], maybe=tally["maybe"], no=tally["no"])
+    """The answers to an occurrence, counted by the database (no Person is loaded)."""
+    rows = await session.exec(
+        select(Rsvp.answer, func.count()).join(Person, Person.id == Rsvp.person_id)
+        .where(Rsvp.meeting_id == meeting.id, Rsvp.occurrence == key).group_by(Rsvp.answer))
+    tally = dict(rows.all())
+    return RsvpCounts(going=tally.get("going", 0), maybe=tally.get("maybe", 0),
+                      no=tally.get("no", 0))
 
 
 async def attendees(session: AsyncSession, meeting: Meeting, key: int) -> list[Person]:
@@ -511,13 +516,21 @@ async def attendees(session: AsyncSession, meeting: Meeting, key: int) -> list[P
 
 
 async def quorum(session: AsyncSession, group: WorkingGroup, occ: Occurrence) -> Quorum:
+    """Whether the occurrence has its quorum. Without a quorum set nothing is counted (it is
+    met, `confirmed` 0); with one, the people going are counted by pillar in the database."""
     settings = await get_settings(session, group)
-    going = [p for p, answer in await answers(session, occ.meeting, occ.key) if answer == "going"]
-    present_pillars = {p.pillar for p in going}
-    missing = [p for p in settings.quorum_pillars if p not in present_pillars]
     required = bool(settings.quorum_min) or bool(settings.quorum_pillars)
-    met = len(going) >= (settings.quorum_min or 0) and not missing
-    return Quorum(required, met, settings.quorum_min, len(going), missing)
+    if not required:
+        return Quorum(False, True, settings.quorum_min, 0, [])
+    rows = await session.exec(
+        select(Person.pillar, func.count()).join(Rsvp, Rsvp.person_id == Person.id)
+        .where(Rsvp.meeting_id == occ.meeting.id, Rsvp.occurrence == occ.key,
+               Rsvp.answer == "going").group_by(Person.pillar))
+    by_pillar = dict(rows.all())
+    going = sum(by_pillar.values())
+    missing = [p for p in settings.quorum_pillars if p not in by_pillar]
+    met = going >= (settings.quorum_min or 0) and not missing
+    return Quorum(required, met, settings.quorum_min, going, missing)
 
 
 # --- mute -----------------------------------------------------------------------------------

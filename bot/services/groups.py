@@ -204,6 +204,18 @@ async def members(
     return list(result.all())
 
 
+async def secretariat_members(session: AsyncSession, group: WorkingGroup) -> list[Person]:
+    """The group's secretariat, in the order of `members`, selected by the database (the other
+    members are not loaded)."""
+    result = await session.exec(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.group_id == group.id, Membership.role == Role.SECRETARIAT.value)
+        .order_by(Person.full_name, Person.id)
+    )
+    return list(result.all())
+
+
 async def members_by_pillar(
     session: AsyncSession, group: WorkingGroup
 ) -> dict[str | None, list[tuple[Person, Membership]]]:

@@ -246,6 +246,62 @@ async def sync_meeting(
     return added, len(stale)
 
 
+async def sync_answer(
+    session: AsyncSession, occ: cal.Occurrence, person: Person, answer: str, now: datetime
+) -> tuple[int, int]:
+    """After `person` answered `answer` for `occ`, make their own reminders of that occurrence
+    follow: only the rows of that person and occurrence are read and written, so the cost does
+    not grow with the meeting's other attendees. (`sync_meeting` is for changes of the meeting
+    itself.) Returns (added, cancelled), as `sync_meeting` does."""
+    meeting = occ.meeting
+    group = await session.get(WorkingGroup, meeting.group_id)
+    if group is None or person.id is None:
+        return 0, 0
+    settings = await cal.get_settings(session, group)
+    offsets = settings.reminder_offsets or []
+    if not offsets or meeting.cancelled_at is not None or occ.cancelled:
+        return 0, 0
+    due_of = {}
+    for offset in offsets:
+        due = occ.start - timedelta(minutes=offset)
+        if now <= due <= now + HORIZON:
+            due_of[reminder_key(occ, offset, person.telegram_id)] = (offset, due)
+    if not due_of:
+        return 0, 0
+    wanted = (answer in cal.ATTENDING and person.blocked_bot_at is None
+              and not await cal.is_muted(session, person))
+    existing = {key: (row_id, status, cal.as_utc(due_at)) for key, row_id, status, due_at in (
+        await session.exec(select(OutboxMessage.key, OutboxMessage.id, OutboxMessage.status,
+                                  OutboxMessage.due_at)
+                           .where(col(OutboxMessage.key).in_(list(due_of))))).all()}
+    if not wanted:
+        # Rows already due belong to delivery (its renderer drops what no longer applies).
+        stale = [row_id for row_id, status, due_at in existing.values()
+                 if status == OutboxStatus.PENDING.value and due_at > now]
+        if stale:
+            await session.exec(update(OutboxMessage).where(
+                col(OutboxMessage.id).in_(stale),
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            ).values(status=OutboxStatus.CANCELLED.value))
+        return 0, len(stale)
+    revive = [row_id for row_id, status, _due in existing.values()
+              if status == OutboxStatus.CANCELLED.value]
+    if revive:
+        await session.exec(update(OutboxMessage).where(
+            col(OutboxMessage.id).in_(revive),
+            OutboxMessage.status == OutboxStatus.CANCELLED.value,
+        ).values(status=OutboxStatus.PENDING.value))
+    added = len(revive)
+    for key, (offset, due) in due_of.items():
+        if key not in existing:
+            added += await outbox.enqueue(session, key=key, kind=REMINDER,
+                                          chat_id=person.telegram_id, due_at=due, payload={
+                                              "meeting": meeting.id, "occurrence": occ.key,
+                                              "start": cal.epoch(occ.start), "offset": offset,
+                                              "person": person.id})
+    return added, 0
+
+
 async def resume_reminders(session: AsyncSession, person: Person, now: datetime) -> int:
     """Someone who had blocked the bot writes to it again: they are reachable, and the reminders
     of the meetings they attend come back. Returns the reminders queued again."""

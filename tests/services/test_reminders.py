@@ -95,6 +95,43 @@ async def test_rows_per_offset_and_recipient_and_rebuild_on_rsvp(database):
     assert len(await _keys(database, "cancelled")) == 0
 
 
+async def _answer(database, meeting_id, telegram_id, answer, now=NOW):
+    """As an RSVP press does: the presser's own reminders follow (`sync_answer`)."""
+    async with database.session() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        person = await people.get_person(session, telegram_id)
+        occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
+        await cal.set_rsvp(session, occ, person, answer, now)
+        return await reminders.sync_answer(session, occ, person, answer, now)
+
+
+async def _rows(database):
+    async with database.session() as session:
+        return sorted((r.key, r.status, r.chat_id, r.payload) for r in (
+            await session.exec(select(OutboxMessage))).all())
+
+
+async def test_an_answer_resyncs_only_the_presser_and_as_the_whole_meeting_would(database):
+    """`sync_answer` touches only the rows of the person who answered and leaves the outbox as
+    `sync_meeting` of the whole meeting would: a full resync after it changes nothing."""
+    meeting_id = await _setup(database)
+    await _rsvp(database, meeting_id, 1001, "going")
+    others = [r for r in await _rows(database) if not r[0].endswith(":1002")]
+    for answer, added, cancelled in (("going", 3, 0), ("maybe", 0, 0), ("no", 0, 3),
+                                     ("no", 0, 0), ("going", 3, 0)):
+        assert await _answer(database, meeting_id, 1002, answer) == (added, cancelled)
+        rows = await _rows(database)
+        assert [r for r in rows if not r[0].endswith(":1002")] == others
+        async with database.session() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            assert await reminders.sync_meeting(session, meeting, NOW) == (0, 0)
+        assert await _rows(database) == rows
+    async with database.session() as session:  # muted: no reminder of their own
+        bahati = await people.get_person(session, 1002)
+        await cal.set_muted(session, bahati, True)
+    assert await _answer(database, meeting_id, 1002, "going") == (0, 3)
+
+
 async def test_changing_offsets_and_cancelling_rebuilds(database):
     meeting_id = await _setup(database)
     async with database.session() as session:
