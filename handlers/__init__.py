@@ -7,13 +7,14 @@ def build_router() -> Router:
     """All feature routers in matching order; the fallback router comes last."""
     from handlers import (  # noqa: I001
         actions, agenda, agenda_notices, calendar, calendar_settings, cases, cochairs, fallback,
-        language, meetings, members, practices, profile, reports, schedule, setup, start,
+        language, meetings, members, monthly, practices, profile, reports, schedule, setup,
+        start,
     )
 
     root = Router(name="wgbot")
     # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
     for module in (setup, members, profile, language, calendar, calendar_settings, meetings,
-                   schedule, reports, cases, practices, agenda, cochairs, actions, start):
+                   schedule, reports, cases, practices, agenda, cochairs, actions, monthly, start):
         root.include_router(module.router.build())
     root.include_router(fallback.router.build())
     del agenda_notices  # imported for its outbox renderers, which register themselves
