@@ -88,7 +88,7 @@ def _rate_csv(rate: Rate) -> str:
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=150)
+    figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
     return buffer.getvalue()
 
