@@ -16,7 +16,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.worker import Delivery
 from bot.local_api import LocalUser
 from bot.services.monthly import queue_reports
-from storage.models import Person, WorkingGroup
+from storage.models import Membership, Person, WorkingGroup
 from tests import monthly_fixture
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -168,3 +168,19 @@ async def test_in_the_group_language(tg, database, clock, amani, built, language
     pdf = documents(tg, chat)[-2]
     assert words in pdf_text(pdf.document[1])
     assert ("Monthly security status report" in pdf.text) == (language == "en")
+
+
+async def test_several_groups_choose_with_a_button(tg, database, clock, amani, built):
+    async with database.session() as session:
+        session.add(Membership(group_id=built["other"].id, person_id=built["people"]["Amani"].id,
+                               role="secretariat"))
+        await session.commit()
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/monthly 2026-10")
+    choice = tg.last_bot_message(chat)
+    assert choice.text == "The monthly report of which group?"
+    await tg.press(amani, choice, "Other WG")
+    assert documents(tg, chat)[-2].document[0] == "Other_WG_2026-10.pdf"
+    await tg.send(amani, chat, "/monthly settings")
+    await tg.press(amani, tg.last_bot_message(chat), "Bukavu WG")
+    assert "Monthly security status report of Bukavu WG" in tg.last_text(chat)
