@@ -49,7 +49,7 @@ from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.answers import CatalogueUnavailable, get_practice_index
 from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.response_types import keep_response_types
-from bot.services import actions, agenda, cochairs
+from bot.services import actions, agenda, cochairs, monthly
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
 from bot.services.reports import Counters, foreign_key_ids
@@ -211,6 +211,7 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     agenda.register_jobs(ticker, database)
     cochairs.register_jobs(ticker, database)
     actions.register_jobs(ticker, database)
+    monthly.register_jobs(ticker, database)
     register_report_jobs(ticker, database, settings.data_dir)
     ticker.add("outbox_metrics", partial(outbox_metrics, database), every_replica=True)
     dispatcher = build_dispatcher(settings, database, i18n, ticker, storage, isolation, secret,

@@ -87,6 +87,11 @@ COMMANDS: list[CommandInfo] = [
                 group=False, audience=Audience.SECRETARIAT),
     CommandInfo("reportstats", N_("Secretariat: monthly statistics of concern reports"),
                 private=True, group=False, audience=Audience.SECRETARIAT),
+    CommandInfo("monthly", N_("Secretariat: the monthly security status report: /monthly "
+                              "[YYYY-MM], /monthly settings"),
+                private=True, group=False, audience=Audience.SECRETARIAT),
+    CommandInfo("engagement", N_("A company's engagement report: /engagement ORGANISATION "
+                                 "[YEAR]"), private=True, group=False),
     CommandInfo("reportsettings", N_("Emergency contacts, retention and deadlines of reports"),
                 private=False, group=True, audience=Audience.SECRETARIAT),
     CommandInfo("ask", N_("Ask what good practice says: /ask QUESTION"), private=True,
