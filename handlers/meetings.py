@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -34,7 +34,7 @@ from handlers.calendar import (
     reader_zone,
     scope_keyboard,
 )
-from handlers.common import RouterTemplate, edit_in_place, require_registered
+from handlers.common import RouterTemplate, ask, edit_in_place, require_registered
 from storage.calendar_tables import Meeting
 from storage.models import Person, WorkingGroup
 
@@ -135,7 +135,7 @@ async def meeting_button(
                   if action == "rs" else
                   _("Send the new TITLE | PLACE (leave a part empty to keep it, for example: "
                     "| Town hall)"))
-        await query.message.answer(prompt)
+        await ask(query.message, prompt, query.from_user)
         await query.answer()
     elif action == "at":
         await _attendance_keyboard(query, session, group, occ, now)
@@ -212,6 +212,14 @@ async def _edit_started(message: Message, session: AsyncSession, person: Person 
     return data, group, occ, now_of(ticker)
 
 
+@router.message(Command("cancel"), StateFilter(CalendarEdit))
+async def cancel_edit(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Cancelled. Nothing was changed."))
+
+
+# Answered by replying to the bot's prompt (see handlers.common.ask): in a group where the bot
+# keeps Telegram's privacy mode, nothing else reaches it.
 @router.message(CalendarEdit.when, F.text, ~F.text.startswith("/"))
 async def reschedule_text(
     message: Message, session: AsyncSession, person: Person | None, locale: str, ticker: Ticker,
@@ -238,7 +246,7 @@ async def reschedule_text(
                                           old_start=occ.start, people=people)
             await reminders.sync_meeting(session, meeting, now)
     except (DateError, cal.CalendarError) as err:
-        await message.answer(error_text(err.code, **err.params))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     text = _("Moved. Those who said going or maybe are told privately.") + "\n\n" + \
@@ -261,7 +269,7 @@ async def edit_text(
                        place=place.strip() if _sep and place.strip() else None,
                        occurrence=None if data.get("all") else occ)
     except cal.CalendarError as err:
-        await message.answer(error_text(err.code, **err.params))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     occ = await cal.get_occurrence(session, occ.meeting, occ.key)

@@ -7,7 +7,7 @@ import calendar as month_calendar
 from datetime import datetime
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -37,7 +37,7 @@ from handlers.calendar import (
     now_of,
     reader_zone,
 )
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, ask, require_registered
 from storage.models import Membership, Person, WorkingGroup
 
 router = RouterTemplate("schedule")
@@ -102,6 +102,7 @@ async def schedule(
 DURATIONS = (60, 120, 180, 240, 480)
 REPEATS = ("once", "weekly", "biweekly", "monthly_date", "monthly_weekday", "quarterly")
 ENDS = ("none", "6", "12")
+NO_PLACE = ("-", "–", "—")  # a dash, as people type it (phones turn "-" into en or em dashes)
 
 
 class GuidedCb(CallbackData, prefix="gs2"):
@@ -204,7 +205,7 @@ async def guided_button(
     current = await state.get_state()
     step, value = callback_data.step, callback_data.v
     expected = {"kind": Guided.kind, "repeat": Guided.repeat, "end": Guided.end,
-                "duration": Guided.duration, "place": Guided.place}
+                "duration": Guided.duration}
     if step not in expected or current != expected[step].state:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
@@ -218,18 +219,18 @@ async def guided_button(
     elif step == "repeat" and value in REPEATS:
         await state.update_data(repeat=value)
         await state.set_state(Guided.when)
-        await query.message.answer(_(
+        await ask(query.message, _(
             "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
-            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone))
+            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone),
+            query.from_user)
     elif step == "end" and value in ENDS:
         await state.update_data(end=value)
         await _ask_duration(query.message, state)
     elif step == "duration" and value.isdecimal() and int(value) in DURATIONS:
         await state.update_data(duration=int(value))
         await state.set_state(Guided.title)
-        await query.message.answer(_("What is the title? For example: Monthly meeting"))
-    elif step == "place":
-        await _finish(query.message, session, group, person, state, ticker, locale, "")
+        await ask(query.message, _("What is the title? For example: Monthly meeting"),
+                  query.from_user)
     else:
         await query.message.answer(_("This button is not valid any more."))
 
@@ -240,6 +241,14 @@ async def _ask_duration(message: Message, state: FSMContext) -> None:
         "duration", [(str(m), _duration_label(m)) for m in DURATIONS], per_row=3))
 
 
+@router.message(Command("cancel"), StateFilter(Guided))
+async def cancel_guided(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Stopped. Nothing was scheduled."))
+
+
+# The text steps are answered by replying to the bot's prompt (see handlers.common.ask): in a
+# group where the bot keeps Telegram's privacy mode, nothing else reaches it.
 @router.message(Guided.when, F.text, ~F.text.startswith("/"))
 async def guided_when(message: Message, state: FSMContext, group: WorkingGroup | None,
                       locale: str, ticker: Ticker) -> None:
@@ -249,7 +258,7 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
     try:
         instant = parse_when(message.text, locale, group.timezone, ticker.clock())
     except DateError as err:
-        await message.answer(error_text(err.code))
+        await ask(message, error_text(err.code))
         return
     await state.update_data(start=to_local(instant, group.timezone).isoformat())
     data = await state.get_data()
@@ -266,20 +275,21 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
 async def guided_title(message: Message, state: FSMContext) -> None:
     title = " ".join(message.text.split())
     if len(title) > cal.TITLE_MAX:
-        await message.answer(error_text("title_long", max=cal.TITLE_MAX))
+        await ask(message, error_text("title_long", max=cal.TITLE_MAX))
         return
     await state.update_data(title=title)
     await state.set_state(Guided.place)
-    await message.answer(
-        _("Where? Send the place or an online meeting link."),
-        reply_markup=_buttons("place", [("none", _("No place yet"))]))
+    await ask(message, _("Where? Send the place or an online meeting link, or - if there is no "
+                         "place yet."))
 
 
 @router.message(Guided.place, F.text, ~F.text.startswith("/"))
 async def guided_place(message: Message, session: AsyncSession, group: WorkingGroup | None,
                        person: Person | None, state: FSMContext, ticker: Ticker,
                        locale: str) -> None:
-    await _finish(message, session, group, person, state, ticker, locale, message.text)
+    place = message.text.strip()
+    await _finish(message, session, group, person, state, ticker, locale,
+                  "" if place in NO_PLACE else place)
 
 
 async def _finish(message: Message, session: AsyncSession, group: WorkingGroup | None,
@@ -298,7 +308,7 @@ async def _finish(message: Message, session: AsyncSession, group: WorkingGroup |
             rule=rule_for(data["repeat"], first, data.get("end", "none")),
             kind=data["kind"], duration_minutes=data["duration"], created_by=person)
     except cal.CalendarError as err:
-        await message.answer(error_text(err.code, **err.params))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     await reminders.sync_meeting(session, meeting, now)

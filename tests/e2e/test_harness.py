@@ -88,7 +88,8 @@ async def test_button_press_edits_the_message(bot_process, shim, tg):
     assert shim.callback_answers[query_id]["text"] == "Noted: yes"
 
 
-async def test_group_message_gets_a_reply(bot_process, tg):
+async def test_group_message_gets_a_reply(bot_process, shim, tg):
+    shim.privacy_mode = False  # a bot that is a group administrator receives every message
     await bot_process(ECHO_BOT)
 
     await tg.send_text(BOB, GROUP, "Habari za asubuhi")

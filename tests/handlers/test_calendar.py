@@ -43,7 +43,7 @@ async def test_schedule_iso_shows_card_in_group_zone(tg, database, clock, amani,
     card = await _schedule(tg, amani, registered_group)
     assert "Scheduled meeting #1" in card.text
     assert "Monthly meeting" in card.text and "Town hall" in card.text
-    assert "10:00:00" in card.text or "10:00" in card.text
+    assert "Dec 3, 2026, 10:00\u202fAM" in card.text  # the time without seconds
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 12, 3, 10, 0)
     assert meeting.timezone == "Africa/Lubumbashi"
@@ -383,7 +383,8 @@ async def test_guided_flow_once_with_no_place(tg, database, clock, amani, regist
     await tg.send(amani, registered_group, "tomorrow 09:00")
     await tg.press(amani, tg.last_bot_message(registered_group), "8 h")
     await tg.send(amani, registered_group, "Visit to the mine")
-    await tg.press(amani, tg.last_bot_message(registered_group), "No place yet")
+    assert "or - if there is no place yet" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "–")  # the dash a phone keyboard makes of "-"
     [meeting] = await _rows(database, Meeting)
     assert (meeting.kind, meeting.rrule, meeting.place, meeting.start_local) == (
         "field_visit", None, "", datetime(2026, 11, 22, 9, 0))
@@ -437,3 +438,78 @@ async def test_commands_outside_a_registered_group(tg, database, clock, amani, g
     assert "works in a working group's chat" in tg.last_text(chat)
     await tg.send(amani, chat, "/unmute")
     assert "Private reminders are on again." in tg.last_text(chat)
+
+
+# --- Telegram's privacy mode: in a group the bot receives commands and replies to it only ------
+
+
+def _forces_a_selective_reply(message) -> bool:
+    return message.reply_markup == {"force_reply": True, "selective": True}
+
+
+async def test_guided_flow_with_privacy_mode_answers_by_reply(tg, database, clock, amani,
+                                                             registered_group):
+    tg.privacy_mode = True
+    await tg.send(amani, registered_group, "/schedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Meeting")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Once")
+    prompt = tg.last_bot_message(registered_group)
+    assert "When is the first meeting?" in prompt.text and "/cancel" in prompt.text
+    assert _forces_a_selective_reply(prompt)
+    # The mention that selects Amani's reply box (the reply box follows a button press).
+    assert prompt.text.startswith('<a href="tg://user?id=1001">Amani</a>\n')
+    assert await tg.send(amani, registered_group, "2026-12-03 10:00") is None  # withheld
+    await tg.reply(amani, registered_group, "someday")
+    assert "could not read that date" in tg.last_text(registered_group)
+    assert _forces_a_selective_reply(tg.last_bot_message(registered_group))
+    await tg.reply(amani, registered_group, "2026-12-03 10:00")
+    await tg.press(amani, tg.last_bot_message(registered_group), "2 h")
+    assert _forces_a_selective_reply(tg.last_bot_message(registered_group))
+    await tg.reply(amani, registered_group, "Monthly meeting")
+    place = tg.last_bot_message(registered_group)
+    assert "Where?" in place.text and _forces_a_selective_reply(place)
+    await tg.reply(amani, registered_group, "Town hall")
+    assert "Scheduled meeting #1" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert (meeting.title, meeting.place, meeting.start_local) == (
+        "Monthly meeting", "Town hall", datetime(2026, 12, 3, 10, 0))
+
+
+async def test_guided_flow_cancel_in_a_text_step(tg, database, clock, amani, registered_group):
+    tg.privacy_mode = True
+    await tg.send(amani, registered_group, "/schedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Meeting")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Once")
+    await tg.send(amani, registered_group, "/cancel")
+    assert tg.last_text(registered_group) == "Stopped. Nothing was scheduled."
+    await tg.reply(amani, registered_group, "2026-12-03 10:00")  # no flow any more: ignored
+    assert tg.last_text(registered_group) == "Stopped. Nothing was scheduled."
+    assert await _rows(database, Meeting) == []
+
+
+async def test_reschedule_and_edit_with_privacy_mode(tg, database, clock, amani, bahati,
+                                                    registered_group):
+    card = await _schedule(tg, amani, registered_group)
+    tg.privacy_mode = True
+    await tg.press(amani, card, "Reschedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    prompt = tg.last_bot_message(registered_group)
+    assert "Send the new date and time" in prompt.text and _forces_a_selective_reply(prompt)
+    await tg.reply(bahati, registered_group, "2026-12-05 09:00")  # not Bahati's prompt
+    assert tg.last_bot_message(registered_group) is prompt
+    await tg.reply(amani, registered_group, "2026-12-04 11:00")
+    assert "Moved" in tg.last_text(registered_group)
+    card = tg.last_bot_message(registered_group)
+    await tg.press(amani, card, "Edit")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    prompt = tg.last_bot_message(registered_group)
+    assert "TITLE | PLACE" in prompt.text and _forces_a_selective_reply(prompt)
+    await tg.reply(amani, registered_group, "Extraordinary meeting | Bukavu office")
+    assert "Saved" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert (meeting.title, meeting.place, meeting.start_local) == (
+        "Extraordinary meeting", "Bukavu office", datetime(2026, 12, 4, 11, 0))
+    await tg.press(amani, tg.last_bot_message(registered_group), "Edit")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    await tg.send(amani, registered_group, "/cancel")
+    assert tg.last_text(registered_group) == "Cancelled. Nothing was changed."
