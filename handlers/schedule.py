@@ -258,7 +258,7 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
     try:
         instant = parse_when(message.text, locale, group.timezone, ticker.clock())
     except DateError as err:
-        await ask(message, error_text(err.code))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.update_data(start=to_local(instant, group.timezone).isoformat())
     data = await state.get_data()
