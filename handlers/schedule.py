@@ -15,16 +15,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape
+from bot.formatting import escape, format_when
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import reminders
-from bot.services.dates import DateError, parse_when
+from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.recurrence import (
     WEEKDAY_CODES,
     Recurrence,
     RecurrenceError,
+    localize,
     looks_recurring,
     parse_recurrence,
     to_local,
@@ -87,11 +88,26 @@ async def schedule(
     now = now_of(ticker)
     try:
         first_local, rule = await _read_when(when_text, locale, group.timezone, now)
+        if not ISO_RE.match(when_text):  # read from words: echoed back in full before saving
+            title = cal.clean_text(title, cal.TITLE_MAX, "title_long")
+            if not title:
+                raise cal.CalendarError("title_empty")
+            place = cal.clean_text(place, cal.PLACE_MAX, "place_long")
+            await state.clear()
+            await state.update_data(origin="command", title=title, place=place, rule=rule,
+                                    start=first_local.isoformat())
+            await _confirm(message, state, group, locale)
+            return
         meeting = await cal.create_meeting(session, group, title=title, start_local=first_local,
                                            rule=rule, place=place, created_by=person)
     except (DateError, RecurrenceError, cal.CalendarError) as err:
         await message.answer(error_text(err.code, **err.params))
         return
+    await _scheduled(message, session, group, person, meeting, locale, now)
+
+
+async def _scheduled(message: Message, session: AsyncSession, group: WorkingGroup,
+                     person: Person | None, meeting, locale: str, now: datetime) -> None:
     await reminders.sync_meeting(session, meeting, now)
     occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
     zone = reader_zone(person, group)
@@ -111,6 +127,8 @@ class GuidedCb(CallbackData, prefix="gs2"):
 
 
 class Guided(StatesGroup):
+    confirm = State()  # a date read from words, or the guided flow's summary, shown to check
+    again = State()  # the date typed again after "Change" on a /schedule command
     kind = State()
     repeat = State()
     when = State()
@@ -177,6 +195,32 @@ async def start_guided(message: Message, state: FSMContext) -> None:
                          reply_markup=_buttons("kind", list(kind_choices().items())))
 
 
+def full_when(start_local: datetime, group: WorkingGroup, locale: str) -> str:
+    """A start typed in the group's zone, in full in the reader's language: weekday, day, month,
+    year and time."""
+    return format_when(localize(start_local, group.timezone), locale, group.timezone, "full")
+
+
+async def _confirm(message: Message, state: FSMContext, group: WorkingGroup,
+                   locale: str) -> None:
+    """Show what was understood, with Save / Change (and Stop in the guided flow)."""
+    data = await state.get_data()
+    when = full_when(datetime.fromisoformat(data["start"]), group, locale)
+    lines = [_("Please check before I save:"), f"🗓 <b>{escape(when)}</b>"]
+    if data["origin"] == "guided":
+        lines.append(kind_choices().get(data["kind"], data["kind"]) + " · "
+                     + _repeat_labels().get(data["repeat"], "") + " · "
+                     + _duration_label(data["duration"]))
+    elif data.get("rule"):
+        lines.append(_("Repeats; this is the first meeting."))
+    lines.append(f"<b>{escape(data['title'])}</b>")
+    if data.get("place"):
+        lines.append("📍 " + escape(data["place"]))
+    await state.set_state(Guided.confirm)
+    await message.answer("\n".join(lines), reply_markup=_buttons(
+        "confirm", [("save", "✅ " + _("Save")), ("change", "✏️ " + _("Change the date"))]))
+
+
 async def _allowed(query: CallbackQuery, session: AsyncSession, group: WorkingGroup | None,
                    person: Person | None) -> bool:
     if group is None or person is None or not is_secretariat(
@@ -192,6 +236,58 @@ async def stop(query: CallbackQuery, state: FSMContext) -> None:
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(_("Stopped. Nothing was scheduled."))
     await query.answer()
+
+
+@router.callback_query(GuidedCb.filter(F.step == "confirm"))
+async def confirm_button(
+    query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
+    group: WorkingGroup | None, person: Person | None, state: FSMContext, ticker: Ticker,
+    locale: str,
+) -> None:
+    if not await _allowed(query, session, group, person):
+        return
+    if await state.get_state() != Guided.confirm.state:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    data = await state.get_data()
+    if callback_data.v == "change":
+        await state.update_data(back_to_summary=True)
+        await state.set_state(Guided.when if data["origin"] == "guided" else Guided.again)
+        await ask(query.message, _("Send the date and time again, for example: 2026-12-03 "
+                                   "10:00"), query.from_user)
+    elif data["origin"] == "guided":
+        await _finish(query.message, session, group, person, state, ticker, locale,
+                      data.get("place", ""))
+    else:
+        now = now_of(ticker)
+        try:
+            meeting = await cal.create_meeting(
+                session, group, title=data["title"], place=data["place"], rule=data["rule"],
+                start_local=datetime.fromisoformat(data["start"]), created_by=person)
+        except cal.CalendarError as err:
+            await state.clear()
+            await query.message.answer(error_text(err.code, **err.params))
+            return
+        await state.clear()
+        await _scheduled(query.message, session, group, person, meeting, locale, now)
+
+
+@router.message(Guided.again, F.text, ~F.text.startswith("/"))
+async def date_again(message: Message, state: FSMContext, group: WorkingGroup | None,
+                     locale: str, ticker: Ticker) -> None:
+    if group is None:
+        await state.clear()
+        return
+    try:
+        first_local, rule = await _read_when(message.text, locale, group.timezone,
+                                             now_of(ticker))
+    except (DateError, RecurrenceError) as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    await state.update_data(start=first_local.isoformat(), rule=rule)
+    await _confirm(message, state, group, locale)
 
 
 @router.callback_query(GuidedCb.filter())
@@ -262,6 +358,9 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
         return
     await state.update_data(start=to_local(instant, group.timezone).isoformat())
     data = await state.get_data()
+    if data.get("back_to_summary"):
+        await _confirm(message, state, group, locale)
+        return
     if data.get("repeat", "once") == "once":
         await state.update_data(end="none")
         await _ask_duration(message, state)
@@ -288,8 +387,14 @@ async def guided_place(message: Message, session: AsyncSession, group: WorkingGr
                        person: Person | None, state: FSMContext, ticker: Ticker,
                        locale: str) -> None:
     place = message.text.strip()
-    await _finish(message, session, group, person, state, ticker, locale,
-                  "" if place in NO_PLACE else place)
+    try:
+        place = "" if place in NO_PLACE else cal.clean_text(place, cal.PLACE_MAX, "place_long")
+    except cal.CalendarError as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    await state.update_data(origin="guided", place=place)
+    if group is not None:
+        await _confirm(message, state, group, locale)
 
 
 async def _finish(message: Message, session: AsyncSession, group: WorkingGroup | None,

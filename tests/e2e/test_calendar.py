@@ -93,6 +93,9 @@ async def test_guided_schedule_reschedule_and_edit_with_privacy_mode(bot_process
     place = await tg.wait_for_reply(KIVU, by_text("Where?"))
     assert _forces_a_reply(place)
     await _answer(tg, AMANI, KIVU, place, "Uvira port")
+    summary = await tg.wait_for_reply(KIVU, by_text("Please check before I save"))
+    assert "Friday, March 5, 2027, 10:00\u202fAM" in summary.text
+    await tg.press(AMANI, KIVU, summary, "✅ Save")
     card = await tg.wait_for_reply(KIVU, by_text("Scheduled meeting #1"))
     assert "Security briefing" in card.text and "Uvira port" in card.text
     assert "Mar 5, 2027, 10:00\u202fAM" in card.text  # no seconds

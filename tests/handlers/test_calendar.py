@@ -59,6 +59,10 @@ async def test_schedule_natural_language_in_french(tg, database, clock, amani,
         person.language = "fr"
         s.add(person)
     await tg.send(amani, registered_group, "/schedule 3 décembre 15h | Atelier | Bukavu")
+    check = tg.last_bot_message(registered_group)  # read from words: echoed back in full
+    assert "jeudi 3 décembre 2026, 15:00" in check.text and "Atelier" in check.text
+    assert await _rows(database, Meeting) == []
+    await tg.press(amani, check, "✅ Enregistrer")
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 12, 3, 15, 0)
     assert "Réunion #1" in tg.last_text(registered_group) or "#1" in tg.last_text(
@@ -68,6 +72,17 @@ async def test_schedule_natural_language_in_french(tg, database, clock, amani,
 async def test_schedule_tomorrow_and_refusals(tg, database, clock, amani, bahati,
                                               registered_group):
     await tg.send(amani, registered_group, "/schedule tomorrow 15:00 | Field visit")
+    check = tg.last_bot_message(registered_group)
+    assert "Sunday, November 22, 2026, 3:00\u202fPM" in check.text
+    await tg.press(bahati, check, "✅ Save")  # only the one who scheduled
+    assert await _rows(database, Meeting) == []
+    await tg.press(amani, check, "✏️ Change the date")
+    assert "Send the date and time again" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "kesho saa 10")
+    assert "do you mean 16:00 or 10:00?" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "tomorrow 3 pm")
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
+    assert "Scheduled meeting #1" in tg.last_text(registered_group)
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 11, 22, 15, 0)
     await tg.send(amani, registered_group, "/schedule 2020-01-01 10:00 | Old")
@@ -273,6 +288,9 @@ async def test_series_schedule_next_date_and_cancel_one(tg, database, clock, ama
                                                         registered_group):
     await tg.send(amani, registered_group,
                   "/schedule every first tuesday 10:00 | Monthly meeting | Online")
+    check = tg.last_bot_message(registered_group)
+    assert "Tuesday, December 1, 2026" in check.text and "first meeting" in check.text
+    await tg.press(amani, check, "✅ Save")
     card = tg.last_bot_message(registered_group)
     assert "Repeats" in card.text
     [meeting] = await _rows(database, Meeting)
@@ -355,6 +373,10 @@ async def test_guided_flow_schedules_a_monthly_series(tg, database, clock, amani
     await tg.press(amani, tg.last_bot_message(registered_group), "3 h")
     await tg.send(amani, registered_group, "Security workshop")
     await tg.send(amani, registered_group, "https://meet.example.org/wg")
+    summary = tg.last_bot_message(registered_group)
+    assert "Tuesday, December 29, 2026, 10:00" in summary.text
+    assert "Workshop · Monthly, same weekday · 3 h" in summary.text
+    await tg.press(amani, summary, "✅ Save")
     assert "Scheduled meeting #1" in tg.last_text(registered_group)
     [meeting] = await _rows(database, Meeting)
     assert (meeting.kind, meeting.rrule, meeting.duration_minutes, meeting.place) == (
@@ -385,6 +407,7 @@ async def test_guided_flow_once_with_no_place(tg, database, clock, amani, regist
     await tg.send(amani, registered_group, "Visit to the mine")
     assert "or - if there is no place yet" in tg.last_text(registered_group)
     await tg.send(amani, registered_group, "–")  # the dash a phone keyboard makes of "-"
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
     [meeting] = await _rows(database, Meeting)
     assert (meeting.kind, meeting.rrule, meeting.place, meeting.start_local) == (
         "field_visit", None, "", datetime(2026, 11, 22, 9, 0))
@@ -469,10 +492,17 @@ async def test_guided_flow_with_privacy_mode_answers_by_reply(tg, database, cloc
     place = tg.last_bot_message(registered_group)
     assert "Where?" in place.text and _forces_a_selective_reply(place)
     await tg.reply(amani, registered_group, "Town hall")
+    summary = tg.last_bot_message(registered_group)
+    assert "Thursday, December 3, 2026, 10:00" in summary.text
+    await tg.press(amani, summary, "✏️ Change the date")  # back to the date, then the summary
+    await tg.reply(amani, registered_group, "Friday 9:00")
+    summary = tg.last_bot_message(registered_group)
+    assert "Friday, November 27, 2026, 9:00" in summary.text and "Town hall" in summary.text
+    await tg.press(amani, summary, "✅ Save")
     assert "Scheduled meeting #1" in tg.last_text(registered_group)
     [meeting] = await _rows(database, Meeting)
     assert (meeting.title, meeting.place, meeting.start_local) == (
-        "Monthly meeting", "Town hall", datetime(2026, 12, 3, 10, 0))
+        "Monthly meeting", "Town hall", datetime(2026, 11, 27, 9, 0))
 
 
 async def test_guided_flow_cancel_in_a_text_step(tg, database, clock, amani, registered_group):

@@ -806,6 +806,7 @@ async def fuzzer(tg, database, clock, registered_group, amani, fresh_report_keys
     """The registered group with a meeting and a weekly series, so that ids point somewhere."""
     await tg.send(amani, registered_group, "/schedule 2026-11-20 10:00 | Quarterly review | Hall")
     await tg.send(amani, registered_group, "/schedule every tuesday 10:00 | Weekly | Online")
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
     await tg.send(amani, registered_group, "/propose Security incidents at the checkpoint")
     async with database.engine.begin() as conn:  # a French-speaking group, so that what is
         await conn.execute(sql("UPDATE working_group SET language = 'fr'"))  # posted for all
