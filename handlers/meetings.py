@@ -1,5 +1,9 @@
 """Buttons of a meeting card: RSVP, next date, .ics, reschedule, edit and cancel one date or the
-whole series (secretariat), attendance marking; /attendance."""
+whole series (secretariat), attendance marking; /attendance.
+
+Longer than 400 lines: the card's buttons and the prompts they open (a new date, checked before
+it is saved when read from words; a new title and place) share the card's context helpers, and
+splitting them would cut one conversation in two modules."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime, timedelta
 
 from aiogram import F
 from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -19,11 +24,11 @@ from aiogram.types import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape, format_number, split_message
+from bot.formatting import escape, format_number, format_when, split_message
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import ics, reminders
-from bot.services.dates import DateError, parse_when
+from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
 from handlers.calendar import (
     MeetingCb,
@@ -43,7 +48,12 @@ router = RouterTemplate("meetings")
 
 class CalendarEdit(StatesGroup):
     when = State()
+    confirm = State()  # a new date read from words, shown in full to check
     text = State()
+
+
+class MovedCb(CallbackData, prefix="mv"):
+    v: str  # "save" or "change"
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -229,9 +239,50 @@ async def reschedule_text(
     if started is None:
         return
     data, group, occ, now = started
+    try:
+        new_start = parse_when(message.text, locale, occ.meeting.timezone, now)
+    except DateError as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    if not ISO_RE.match(message.text):  # read from words: shown in full before it is saved
+        await state.update_data(new_start=new_start.isoformat())
+        await state.set_state(CalendarEdit.confirm)
+        when = format_when(new_start, locale, occ.meeting.timezone, "full")
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text="✅ " + _("Save"), callback_data=MovedCb(v="save").pack()),
+            InlineKeyboardButton(text="✏️ " + _("Change the date"),
+                                 callback_data=MovedCb(v="change").pack())]])
+        await message.answer(_("Please check before I save:") + f"\n🗓 <b>{escape(when)}</b>",
+                             reply_markup=keyboard)
+        return
+    await _move(message, session, person, locale, state, data, group, occ, now, new_start)
+
+
+@router.callback_query(MovedCb.filter(), CalendarEdit.confirm)
+async def reschedule_checked(
+    query: CallbackQuery, callback_data: MovedCb, session: AsyncSession, person: Person | None,
+    locale: str, ticker: Ticker, state: FSMContext,
+) -> None:
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    started = await _edit_started(query.message, session, person, state, ticker)
+    if started is None:
+        return
+    data, group, occ, now = started
+    if callback_data.v != "save":
+        await state.set_state(CalendarEdit.when)
+        await ask(query.message, _("Send the date and time again, for example: 2026-12-03 "
+                                   "10:00"), query.from_user)
+        return
+    new_start = datetime.fromisoformat(data["new_start"])
+    await _move(query.message, session, person, locale, state, data, group, occ, now, new_start)
+
+
+async def _move(message: Message, session: AsyncSession, person: Person | None, locale: str,
+                state: FSMContext, data: dict, group: WorkingGroup, occ: cal.Occurrence,
+                now: datetime, new_start: datetime) -> None:
     meeting = occ.meeting
     try:
-        new_start = parse_when(message.text, locale, meeting.timezone, now)
         if data.get("all") and meeting.rrule:
             people = await _series_attendees(session, meeting, now)
             successor = await cal.reschedule_series(session, meeting, new_start, now)
@@ -245,7 +296,8 @@ async def reschedule_text(
             await reminders.notify_change(session, meeting, "rescheduled", now, occurrence=shown,
                                           old_start=occ.start, people=people)
             await reminders.sync_meeting(session, meeting, now)
-    except (DateError, cal.CalendarError) as err:
+    except cal.CalendarError as err:
+        await state.set_state(CalendarEdit.when)
         await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()

@@ -543,3 +543,26 @@ async def test_reschedule_and_edit_with_privacy_mode(tg, database, clock, amani,
     await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
     await tg.send(amani, registered_group, "/cancel")
     assert tg.last_text(registered_group) == "Cancelled. Nothing was changed."
+
+
+async def test_a_new_date_in_words_is_checked_before_the_meeting_moves(
+        tg, database, clock, amani, bahati, registered_group):
+    card = await _schedule(tg, amani, registered_group)
+    await tg.press(amani, card, "Reschedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    await tg.send(amani, registered_group, "mardi prochain 10h")
+    check = tg.last_bot_message(registered_group)
+    assert "Tuesday, November 24, 2026, 10:00" in check.text
+    [meeting] = await _rows(database, Meeting)
+    assert meeting.start_local == datetime(2026, 12, 3, 10, 0)  # not moved yet
+    await tg.press(bahati, check, "✅ Save")  # not Bahati's question: nothing happens
+    assert tg.last_bot_message(registered_group) is check
+    await tg.press(amani, check, "✏️ Change the date")
+    await tg.send(amani, registered_group, "Ijumaa saa 8 mchana")
+    check = tg.last_bot_message(registered_group)
+    assert "Friday, November 27, 2026, 2:00\u202fPM" in check.text
+    await tg.press(amani, check, "✅ Save")
+    assert "Moved" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert meeting.start_local == datetime(2026, 11, 27, 14, 0)
+    assert "Nov 27, 2026, 2:00\u202fPM" in tg.last_text(registered_group)
