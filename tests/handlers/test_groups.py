@@ -170,3 +170,23 @@ async def test_groups_command_lists_my_groups(tg, amani, registered_group):
     chat = tg.private_chat(amani)
     await tg.send(amani, chat, "/groups")
     assert "South Kivu</b> - secretariat" in tg.last_text(chat)
+
+
+async def test_a_french_secretariat_registers_a_french_group(tg, database, group_chat):
+    claire = LocalUser(id=1010, first_name="Claire", username="claire", language_code="fr")
+    tg.group_chat(group_chat, "Sud-Kivu", creator=claire)
+    tg.set_admin(group_chat, claire)
+    await tg.send(claire, group_chat, "/setup Sud-Kivu | Africa/Lubumbashi")
+    [group] = await _rows(database, WorkingGroup)
+    assert group.language == "fr"
+    card = tg.last_bot_message(group_chat)
+    assert "Langue par défaut : Français" in card.text
+    assert [b["text"] for b in card.buttons()] == ["Niveau", "Langue"]  # the one-tap change
+
+
+async def test_an_unknown_app_language_gives_the_deployments_default(tg, database, group_chat):
+    hans = LocalUser(id=1011, first_name="Hans", username="hans", language_code="de")
+    tg.set_admin(group_chat, hans)
+    await tg.send(hans, group_chat, "/setup Ituri")
+    [group] = await _rows(database, WorkingGroup)
+    assert group.language == "en"
