@@ -416,9 +416,11 @@ async def test_guided_flow_once_with_no_place(tg, database, clock, amani, regist
 async def test_private_reminder_and_card_in_the_readers_language(
     tg, database, clock, amani, registered_group
 ):
-    zawadi = LocalUser(id=1004, first_name="Zawadi", username="zawadi", language_code="sw")
+    zawadi = LocalUser(id=1004, first_name="Zawadi", username="zawadi", language_code="en")
     card = await _schedule(tg, amani, registered_group)
     await tg.press(zawadi, card, "✅ Going")
+    await tg.send(zawadi, tg.private_chat(zawadi), "/language")  # she chose Swahili
+    await tg.press(zawadi, tg.last_bot_message(zawadi.id), "Kiswahili")
     await tg.send(zawadi, registered_group, "/meeting 1")
     assert "Watakuja: 1" in tg.last_text(registered_group)
     assert [b["text"] for b in tg.last_bot_message(registered_group).buttons()][:3] == [

@@ -182,6 +182,10 @@ async def test_a_french_secretariat_registers_a_french_group(tg, database, group
     card = tg.last_bot_message(group_chat)
     assert "Langue par défaut : Français" in card.text
     assert [b["text"] for b in card.buttons()] == ["Niveau", "Langue"]  # the one-tap change
+    # A member who never chose a language reads the group's, not their app's English.
+    kalume = LocalUser(id=1012, first_name="Kalume", username="kalume", language_code="en")
+    await tg.send(kalume, group_chat, "/members")
+    assert tg.last_text(group_chat).startswith("Membres de <b>Sud-Kivu</b>")
 
 
 async def test_an_unknown_app_language_gives_the_deployments_default(tg, database, group_chat):
