@@ -1,5 +1,9 @@
 """/schedule WHEN | TITLE | PLACE, and /schedule without arguments: a guided flow asking for each
-field, with buttons where they help (kind, repetition, end of series, duration, place)."""
+field, with buttons where they help (kind, repetition, end of series, duration), questions
+answered by reply (date, title, place) and a summary to check before saving.
+
+Longer than 400 lines: the one-line command, the guided flow and the check of a date read from
+words share one conversation state (`Guided`) and its Save / Change buttons."""
 
 from __future__ import annotations
 
