@@ -6,17 +6,21 @@ import html
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, get_timezone_name
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from babel.numbers import format_decimal
 
 TELEGRAM_TEXT_LIMIT = 4096
 
 
 def format_when(instant: datetime, locale: str, zone: str, fmt: str = "medium") -> str:
-    """A UTC instant shown in the reader's zone and language."""
+    """A UTC instant shown in the reader's zone and language: the date in the ``fmt`` length,
+    the time without seconds (people set meetings to the minute)."""
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
-    return format_datetime(instant, fmt, tzinfo=ZoneInfo(zone), locale=locale)
+    local = instant.astimezone(ZoneInfo(zone))
+    pattern = str(get_datetime_format(fmt, locale=locale))
+    return pattern.replace("{1}", format_date(local, fmt, locale=locale)).replace(
+        "{0}", format_time(local, "short", locale=locale))
 
 
 def format_zone(zone: str, locale: str) -> str:

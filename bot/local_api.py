@@ -96,8 +96,8 @@ class LocalBotAPI(BaseSession):
         }
         if message.text is not None:
             data["caption" if message.media else "text"] = message.text
-        if message.reply_markup:
-            data["reply_markup"] = message.reply_markup
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
+            data["reply_markup"] = message.reply_markup  # Telegram returns inline keyboards only
         if message.document is not None:
             data["document"] = {"file_id": f"doc-{message.message_id}",
                                 "file_unique_id": f"u{message.message_id}",

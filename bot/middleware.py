@@ -196,9 +196,12 @@ class ContextMiddleware(BaseMiddleware):
             if membership is None and isinstance(event, Update) and _is_group_command(event) \
                     and not _is_report_update(event, None):
                 membership, joined_now = await ensure_member(session, group, person)
+        # In a working group's chat, someone who never chose a language reads the group's:
+        # Telegram's apps have no Swahili or Lingala, so the app's language (often English)
+        # says little about what a member of a Swahili group reads.
         locale = pick_locale(
             person.language if person else None,
-            user.language_code if user else None,
+            user.language_code if user and group is None else None,
             group.language if group else None,
         )
         data.update(

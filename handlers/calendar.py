@@ -73,6 +73,11 @@ def error_text(code: str, **params: object) -> str:
                         "3 December 10:00, tomorrow 15:00, every first tuesday 10:00."),
         "no_time": _("Please give a time too, for example: 2026-12-03 10:00 or tomorrow 15:00."),
         "too_far": _("That date is too far ahead: at most three years."),
+        "ambiguous_saa": _("By saa {hour}, do you mean {swahili} or {clock}? Write it as {swahili} "
+                           "or {clock}, or with the part of the day: asubuhi, mchana, jioni or "
+                           "usiku."),
+        "no_day": _("Which day? Give the day too, for example: next tuesday 10:00 or 2026-12-08 "
+                    "10:00."),
         "offsets_empty": _("Give one to five delays, for example: /settings reminders 3d 1d 2h"),
         "offsets_many": _("At most {max} reminders."),
         "offset_bad": _("I could not read \"{value}\". Use numbers with m, h, d or w, for "
@@ -90,6 +95,7 @@ def error_text(code: str, **params: object) -> str:
         "end_before_start": _("The series would end before its first meeting."),
         "series_empty": _("That series has no meeting in the future."),
     }
+    recurrence_texts["ambiguous_saa"] = texts["ambiguous_saa"]
     if code in recurrence_texts:
         text = recurrence_texts[code]
     else:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     MaybeInaccessibleMessage,
@@ -122,6 +123,26 @@ async def answer_parts(
     parts = split_html(text)
     for index, part in enumerate(parts):
         await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
+
+
+async def ask(message: Message, text: str, user: User | None = None) -> Message:
+    """Send a prompt that waits for typed text.
+
+    In a group, Telegram delivers to a bot in privacy mode only commands and replies to the
+    bot's own messages: a plain answer would never reach it. So a group prompt forces a reply,
+    selectively: only the person asked gets the reply box. Telegram selects them when the
+    prompt replies to their message (``message`` is theirs) or mentions them (``message`` is
+    the bot's, after a button press by ``user``); it ends with the way out, /cancel, which every
+    group prompt's state accepts. In a private chat it is a plain message.
+    """
+    if message.chat.type == "private":
+        return await message.answer(text)
+    force = ForceReply(force_reply=True, selective=True)
+    text = f"{text}\n{_('Or /cancel.')}"
+    if user is None or (message.from_user is not None and message.from_user.id == user.id):
+        return await message.reply(text, reply_markup=force)
+    mention = f'<a href="tg://user?id={user.id}">{escape(user.full_name)}</a>'
+    return await message.answer(f"{mention}\n{text}", reply_markup=force)
 
 
 async def private_link_keyboard(bot: Bot, label: str, payload: str) -> InlineKeyboardMarkup:

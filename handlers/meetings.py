@@ -1,12 +1,17 @@
 """Buttons of a meeting card: RSVP, next date, .ics, reschedule, edit and cancel one date or the
-whole series (secretariat), attendance marking; /attendance."""
+whole series (secretariat), attendance marking; /attendance.
+
+Longer than 400 lines: the card's buttons and the prompts they open (a new date, checked before
+it is saved when read from words; a new title and place) share the card's context helpers, and
+splitting them would cut one conversation in two modules."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -19,11 +24,11 @@ from aiogram.types import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape, format_number
+from bot.formatting import escape, format_number, format_when
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import ics, reminders
-from bot.services.dates import DateError, parse_when
+from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
 from bot.telegram_text import split_html
 from handlers.calendar import (
@@ -35,7 +40,7 @@ from handlers.calendar import (
     reader_zone,
     scope_keyboard,
 )
-from handlers.common import RouterTemplate, edit_in_place, require_registered
+from handlers.common import RouterTemplate, ask, edit_in_place, require_registered
 from storage.calendar_tables import Meeting
 from storage.models import Person, WorkingGroup
 
@@ -44,7 +49,12 @@ router = RouterTemplate("meetings")
 
 class CalendarEdit(StatesGroup):
     when = State()
+    confirm = State()  # a new date read from words, shown in full to check
     text = State()
+
+
+class MovedCb(CallbackData, prefix="mv"):
+    v: str  # "save" or "change"
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -136,7 +146,7 @@ async def meeting_button(
                   if action == "rs" else
                   _("Send the new TITLE | PLACE (leave a part empty to keep it, for example: "
                     "| Town hall)"))
-        await query.message.answer(prompt)
+        await ask(query.message, prompt, query.from_user)
         await query.answer()
     elif action == "at":
         await _attendance_keyboard(query, session, group, occ, now)
@@ -214,6 +224,14 @@ async def _edit_started(message: Message, session: AsyncSession, person: Person 
     return data, group, occ, now_of(ticker)
 
 
+@router.message(Command("cancel"), StateFilter(CalendarEdit))
+async def cancel_edit(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Cancelled. Nothing was changed."))
+
+
+# Answered by replying to the bot's prompt (see handlers.common.ask): in a group where the bot
+# keeps Telegram's privacy mode, nothing else reaches it.
 @router.message(CalendarEdit.when, F.text, ~F.text.startswith("/"))
 async def reschedule_text(
     message: Message, session: AsyncSession, person: Person | None, locale: str, ticker: Ticker,
@@ -223,9 +241,50 @@ async def reschedule_text(
     if started is None:
         return
     data, group, occ, now = started
+    try:
+        new_start = parse_when(message.text, locale, occ.meeting.timezone, now)
+    except DateError as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    if not ISO_RE.match(message.text):  # read from words: shown in full before it is saved
+        await state.update_data(new_start=new_start.isoformat())
+        await state.set_state(CalendarEdit.confirm)
+        when = format_when(new_start, locale, occ.meeting.timezone, "full")
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text="✅ " + _("Save"), callback_data=MovedCb(v="save").pack()),
+            InlineKeyboardButton(text="✏️ " + _("Change the date"),
+                                 callback_data=MovedCb(v="change").pack())]])
+        await message.answer(_("Please check before I save:") + f"\n🗓 <b>{escape(when)}</b>",
+                             reply_markup=keyboard)
+        return
+    await _move(message, session, person, locale, state, data, group, occ, now, new_start)
+
+
+@router.callback_query(MovedCb.filter(), CalendarEdit.confirm)
+async def reschedule_checked(
+    query: CallbackQuery, callback_data: MovedCb, session: AsyncSession, person: Person | None,
+    locale: str, ticker: Ticker, state: FSMContext,
+) -> None:
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    started = await _edit_started(query.message, session, person, state, ticker)
+    if started is None:
+        return
+    data, group, occ, now = started
+    if callback_data.v != "save":
+        await state.set_state(CalendarEdit.when)
+        await ask(query.message, _("Send the date and time again, for example: 2026-12-03 "
+                                   "10:00"), query.from_user)
+        return
+    new_start = datetime.fromisoformat(data["new_start"])
+    await _move(query.message, session, person, locale, state, data, group, occ, now, new_start)
+
+
+async def _move(message: Message, session: AsyncSession, person: Person | None, locale: str,
+                state: FSMContext, data: dict, group: WorkingGroup, occ: cal.Occurrence,
+                now: datetime, new_start: datetime) -> None:
     meeting = occ.meeting
     try:
-        new_start = parse_when(message.text, locale, meeting.timezone, now)
         if data.get("all") and meeting.rrule:
             people = await _series_attendees(session, meeting, now)
             successor = await cal.reschedule_series(session, meeting, new_start, now)
@@ -239,8 +298,9 @@ async def reschedule_text(
             await reminders.notify_change(session, meeting, "rescheduled", now, occurrence=shown,
                                           old_start=occ.start, people=people)
             await reminders.sync_meeting(session, meeting, now)
-    except (DateError, cal.CalendarError) as err:
-        await message.answer(error_text(err.code, **err.params))
+    except cal.CalendarError as err:
+        await state.set_state(CalendarEdit.when)
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     text = _("Moved. Those who said going or maybe are told privately.") + "\n\n" + \
@@ -263,7 +323,7 @@ async def edit_text(
                        place=place.strip() if _sep and place.strip() else None,
                        occurrence=None if data.get("all") else occ)
     except cal.CalendarError as err:
-        await message.answer(error_text(err.code, **err.params))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     occ = await cal.get_occurrence(session, occ.meeting, occ.key)

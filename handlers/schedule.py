@@ -1,5 +1,9 @@
 """/schedule WHEN | TITLE | PLACE, and /schedule without arguments: a guided flow asking for each
-field, with buttons where they help (kind, repetition, end of series, duration, place)."""
+field, with buttons where they help (kind, repetition, end of series, duration), questions
+answered by reply (date, title, place) and a summary to check before saving.
+
+Longer than 400 lines: the one-line command, the guided flow and the check of a date read from
+words share one conversation state (`Guided`) and its Save / Change buttons."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import calendar as month_calendar
 from datetime import datetime
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,16 +19,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape
+from bot.formatting import escape, format_when
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import reminders
-from bot.services.dates import DateError, parse_when
+from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.recurrence import (
     WEEKDAY_CODES,
     Recurrence,
     RecurrenceError,
+    localize,
     looks_recurring,
     parse_recurrence,
     to_local,
@@ -37,7 +42,7 @@ from handlers.calendar import (
     now_of,
     reader_zone,
 )
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, ask, require_registered
 from storage.models import Membership, Person, WorkingGroup
 
 router = RouterTemplate("schedule")
@@ -87,11 +92,26 @@ async def schedule(
     now = now_of(ticker)
     try:
         first_local, rule = await _read_when(when_text, locale, group.timezone, now)
+        if not ISO_RE.match(when_text):  # read from words: echoed back in full before saving
+            title = cal.clean_text(title, cal.TITLE_MAX, "title_long")
+            if not title:
+                raise cal.CalendarError("title_empty")
+            place = cal.clean_text(place, cal.PLACE_MAX, "place_long")
+            await state.clear()
+            await state.update_data(origin="command", title=title, place=place, rule=rule,
+                                    start=first_local.isoformat())
+            await _confirm(message, state, group, locale)
+            return
         meeting = await cal.create_meeting(session, group, title=title, start_local=first_local,
                                            rule=rule, place=place, created_by=person)
     except (DateError, RecurrenceError, cal.CalendarError) as err:
         await message.answer(error_text(err.code, **err.params))
         return
+    await _scheduled(message, session, group, person, meeting, locale, now)
+
+
+async def _scheduled(message: Message, session: AsyncSession, group: WorkingGroup,
+                     person: Person | None, meeting, locale: str, now: datetime) -> None:
     await reminders.sync_meeting(session, meeting, now)
     occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
     zone = reader_zone(person, group)
@@ -102,6 +122,7 @@ async def schedule(
 DURATIONS = (60, 120, 180, 240, 480)
 REPEATS = ("once", "weekly", "biweekly", "monthly_date", "monthly_weekday", "quarterly")
 ENDS = ("none", "6", "12")
+NO_PLACE = ("-", "–", "—")  # a dash, as people type it (phones turn "-" into en or em dashes)
 
 
 class GuidedCb(CallbackData, prefix="gs2"):
@@ -110,6 +131,8 @@ class GuidedCb(CallbackData, prefix="gs2"):
 
 
 class Guided(StatesGroup):
+    confirm = State()  # a date read from words, or the guided flow's summary, shown to check
+    again = State()  # the date typed again after "Change" on a /schedule command
     kind = State()
     repeat = State()
     when = State()
@@ -176,6 +199,32 @@ async def start_guided(message: Message, state: FSMContext) -> None:
                          reply_markup=_buttons("kind", list(kind_choices().items())))
 
 
+def full_when(start_local: datetime, group: WorkingGroup, locale: str) -> str:
+    """A start typed in the group's zone, in full in the reader's language: weekday, day, month,
+    year and time."""
+    return format_when(localize(start_local, group.timezone), locale, group.timezone, "full")
+
+
+async def _confirm(message: Message, state: FSMContext, group: WorkingGroup,
+                   locale: str) -> None:
+    """Show what was understood, with Save / Change (and Stop in the guided flow)."""
+    data = await state.get_data()
+    when = full_when(datetime.fromisoformat(data["start"]), group, locale)
+    lines = [_("Please check before I save:"), f"🗓 <b>{escape(when)}</b>"]
+    if data["origin"] == "guided":
+        lines.append(kind_choices().get(data["kind"], data["kind"]) + " · "
+                     + _repeat_labels().get(data["repeat"], "") + " · "
+                     + _duration_label(data["duration"]))
+    elif data.get("rule"):
+        lines.append(_("Repeats; this is the first meeting."))
+    lines.append(f"<b>{escape(data['title'])}</b>")
+    if data.get("place"):
+        lines.append("📍 " + escape(data["place"]))
+    await state.set_state(Guided.confirm)
+    await message.answer("\n".join(lines), reply_markup=_buttons(
+        "confirm", [("save", "✅ " + _("Save")), ("change", "✏️ " + _("Change the date"))]))
+
+
 async def _allowed(query: CallbackQuery, session: AsyncSession, group: WorkingGroup | None,
                    person: Person | None) -> bool:
     if group is None or person is None or not is_secretariat(
@@ -193,6 +242,58 @@ async def stop(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
 
 
+@router.callback_query(GuidedCb.filter(F.step == "confirm"))
+async def confirm_button(
+    query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
+    group: WorkingGroup | None, person: Person | None, state: FSMContext, ticker: Ticker,
+    locale: str,
+) -> None:
+    if not await _allowed(query, session, group, person):
+        return
+    if await state.get_state() != Guided.confirm.state:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    data = await state.get_data()
+    if callback_data.v == "change":
+        await state.update_data(back_to_summary=True)
+        await state.set_state(Guided.when if data["origin"] == "guided" else Guided.again)
+        await ask(query.message, _("Send the date and time again, for example: 2026-12-03 "
+                                   "10:00"), query.from_user)
+    elif data["origin"] == "guided":
+        await _finish(query.message, session, group, person, state, ticker, locale,
+                      data.get("place", ""))
+    else:
+        now = now_of(ticker)
+        try:
+            meeting = await cal.create_meeting(
+                session, group, title=data["title"], place=data["place"], rule=data["rule"],
+                start_local=datetime.fromisoformat(data["start"]), created_by=person)
+        except cal.CalendarError as err:
+            await state.clear()
+            await query.message.answer(error_text(err.code, **err.params))
+            return
+        await state.clear()
+        await _scheduled(query.message, session, group, person, meeting, locale, now)
+
+
+@router.message(Guided.again, F.text, ~F.text.startswith("/"))
+async def date_again(message: Message, state: FSMContext, group: WorkingGroup | None,
+                     locale: str, ticker: Ticker) -> None:
+    if group is None:
+        await state.clear()
+        return
+    try:
+        first_local, rule = await _read_when(message.text, locale, group.timezone,
+                                             now_of(ticker))
+    except (DateError, RecurrenceError) as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    await state.update_data(start=first_local.isoformat(), rule=rule)
+    await _confirm(message, state, group, locale)
+
+
 @router.callback_query(GuidedCb.filter())
 async def guided_button(
     query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
@@ -204,7 +305,7 @@ async def guided_button(
     current = await state.get_state()
     step, value = callback_data.step, callback_data.v
     expected = {"kind": Guided.kind, "repeat": Guided.repeat, "end": Guided.end,
-                "duration": Guided.duration, "place": Guided.place}
+                "duration": Guided.duration}
     if step not in expected or current != expected[step].state:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return
@@ -218,18 +319,18 @@ async def guided_button(
     elif step == "repeat" and value in REPEATS:
         await state.update_data(repeat=value)
         await state.set_state(Guided.when)
-        await query.message.answer(_(
+        await ask(query.message, _(
             "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
-            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone))
+            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone),
+            query.from_user)
     elif step == "end" and value in ENDS:
         await state.update_data(end=value)
         await _ask_duration(query.message, state)
     elif step == "duration" and value.isdecimal() and int(value) in DURATIONS:
         await state.update_data(duration=int(value))
         await state.set_state(Guided.title)
-        await query.message.answer(_("What is the title? For example: Monthly meeting"))
-    elif step == "place":
-        await _finish(query.message, session, group, person, state, ticker, locale, "")
+        await ask(query.message, _("What is the title? For example: Monthly meeting"),
+                  query.from_user)
     else:
         await query.message.answer(_("This button is not valid any more."))
 
@@ -240,6 +341,14 @@ async def _ask_duration(message: Message, state: FSMContext) -> None:
         "duration", [(str(m), _duration_label(m)) for m in DURATIONS], per_row=3))
 
 
+@router.message(Command("cancel"), StateFilter(Guided))
+async def cancel_guided(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Stopped. Nothing was scheduled."))
+
+
+# The text steps are answered by replying to the bot's prompt (see handlers.common.ask): in a
+# group where the bot keeps Telegram's privacy mode, nothing else reaches it.
 @router.message(Guided.when, F.text, ~F.text.startswith("/"))
 async def guided_when(message: Message, state: FSMContext, group: WorkingGroup | None,
                       locale: str, ticker: Ticker) -> None:
@@ -249,10 +358,13 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
     try:
         instant = parse_when(message.text, locale, group.timezone, ticker.clock())
     except DateError as err:
-        await message.answer(error_text(err.code))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.update_data(start=to_local(instant, group.timezone).isoformat())
     data = await state.get_data()
+    if data.get("back_to_summary"):
+        await _confirm(message, state, group, locale)
+        return
     if data.get("repeat", "once") == "once":
         await state.update_data(end="none")
         await _ask_duration(message, state)
@@ -266,20 +378,27 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
 async def guided_title(message: Message, state: FSMContext) -> None:
     title = " ".join(message.text.split())
     if len(title) > cal.TITLE_MAX:
-        await message.answer(error_text("title_long", max=cal.TITLE_MAX))
+        await ask(message, error_text("title_long", max=cal.TITLE_MAX))
         return
     await state.update_data(title=title)
     await state.set_state(Guided.place)
-    await message.answer(
-        _("Where? Send the place or an online meeting link."),
-        reply_markup=_buttons("place", [("none", _("No place yet"))]))
+    await ask(message, _("Where? Send the place or an online meeting link, or - if there is no "
+                         "place yet."))
 
 
 @router.message(Guided.place, F.text, ~F.text.startswith("/"))
 async def guided_place(message: Message, session: AsyncSession, group: WorkingGroup | None,
                        person: Person | None, state: FSMContext, ticker: Ticker,
                        locale: str) -> None:
-    await _finish(message, session, group, person, state, ticker, locale, message.text)
+    place = message.text.strip()
+    try:
+        place = "" if place in NO_PLACE else cal.clean_text(place, cal.PLACE_MAX, "place_long")
+    except cal.CalendarError as err:
+        await ask(message, error_text(err.code, **err.params))
+        return
+    await state.update_data(origin="guided", place=place)
+    if group is not None:
+        await _confirm(message, state, group, locale)
 
 
 async def _finish(message: Message, session: AsyncSession, group: WorkingGroup | None,
@@ -298,7 +417,7 @@ async def _finish(message: Message, session: AsyncSession, group: WorkingGroup |
             rule=rule_for(data["repeat"], first, data.get("end", "none")),
             kind=data["kind"], duration_minutes=data["duration"], created_by=person)
     except cal.CalendarError as err:
-        await message.answer(error_text(err.code, **err.params))
+        await ask(message, error_text(err.code, **err.params))
         return
     await state.clear()
     await reminders.sync_meeting(session, meeting, now)

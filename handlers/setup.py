@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import escape, format_zone
-from bot.i18n import LANGUAGE_NAMES, _
+from bot.i18n import LANGUAGE_NAMES, _, pick_locale
 from bot.services.groups import (
     GroupError,
     is_secretariat,
@@ -145,7 +145,10 @@ async def setup(
         group = await register_group(
             session, message.chat.id, request,
             default_timezone=settings.default_timezone,
-            default_language=settings.default_language,
+            # The group speaks the language of whoever registers it (a French secretariat makes a
+            # French group), else the deployment's default; the card offers a one-tap change.
+            default_language=pick_locale(person.language, user.language_code,
+                                         settings.default_language),
             secretariat=[person, *[a for a in admins if a.id != person.id]],
         )
         intro = _("This chat is now a working group. Members join with /join.")

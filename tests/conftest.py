@@ -17,7 +17,7 @@ from bot.app import build_dispatcher
 from bot.config import Settings
 from bot.delivery.scheduler import Ticker
 from bot.i18n import get_i18n
-from bot.local_api import LocalTelegram, LocalUser
+from bot.local_api import LocalTelegram, LocalUser, StoredMessage
 from storage.database import Database
 from storage.migrate import upgrade
 
@@ -68,7 +68,25 @@ def settings(tmp_path: Path) -> Settings:
 
 
 class Harness(LocalTelegram):
-    """LocalTelegram plus shortcuts for tests: people, chats and the bot's last words."""
+    """LocalTelegram plus shortcuts for tests: people, chats and the bot's last words.
+
+    With ``privacy_mode`` set, group messages reach the Dispatcher only as Telegram delivers
+    them to a bot in privacy mode that is no group administrator: commands and replies to the
+    bot's messages; other group texts are withheld (``send`` returns None).
+    """
+
+    privacy_mode: bool = False
+
+    async def send(self, user: LocalUser, chat_id: int, text: str,
+                   reply_to: StoredMessage | None = None) -> StoredMessage | None:
+        if (self.privacy_mode and chat_id < 0 and not text.startswith("/")
+                and (reply_to is None or not reply_to.from_bot)):
+            return None
+        return await super().send(user, chat_id, text, reply_to)
+
+    async def reply(self, user: LocalUser, chat_id: int, text: str) -> StoredMessage | None:
+        """``user`` answers the bot's latest message in the chat with Telegram's reply."""
+        return await self.send(user, chat_id, text, reply_to=self.last_bot_message(chat_id))
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.text or "" for m in self.api.chat_messages(chat_id) if m.from_bot]

@@ -17,6 +17,7 @@ from bot.delivery.outbox import cancel_pending, enqueue, enqueue_many
 from bot.refusals import Refusal
 from bot.services import calendar as cal
 from bot.services.recurrence import localize, to_local
+from bot.services.spoken_time import NoDay, fold, take_day
 from storage.agenda_tables import ActionItem, Decision
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, Person, Role, WorkingGroup
@@ -55,10 +56,16 @@ def _read_date(text: str, locale: str, today: date) -> date | None:
             return date(*(int(p) for p in text.split("-")))
         except ValueError:
             return None
+    try:  # relative days and weekdays with their "next" (vendredi prochain, Ijumaa ijayo)
+        day = take_day(fold(text), today)
+    except NoDay:
+        return None
+    if day is not None:
+        return day
     from dateparser.date import DateDataParser  # slow to import: only when a date is read
 
-    parser = DateDataParser(languages=[locale] if locale == "en" else [locale, "en"],
-                            settings={"PREFER_DATES_FROM": "future",
+    parser = DateDataParser(languages=list(dict.fromkeys([locale, "fr", "en"])),
+                            settings={"PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY",
                                       "RELATIVE_BASE": datetime.combine(today, time(12, 0))})
     data = parser.get_date_data(text)
     return data.date_obj.date() if data.date_obj is not None else None

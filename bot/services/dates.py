@@ -1,20 +1,23 @@
-"""Reading WHEN a meeting happens: ISO first, then natural language with `dateparser`.
+"""Reading WHEN a meeting happens: ISO first, then phrases as people write them.
 
-Natural language is read in the user's language plus English only (a short language list is both
-faster and less ambiguous), preferring future dates, relative to a controlled `now` expressed in
-the group's time zone, and a time of day is required. dateparser's coverage differs by language:
-French, Spanish and English read relative words ("demain", "mañana", "tomorrow") and month
-names; Swahili reads month names and "kesho"; Lingala reads month names only ("3 sánzá ya zómi
-na míbalé 10:00"), so Lingala speakers are pointed to the ISO and English forms in the error text.
+`spoken_time` takes the time out of the phrase (Swahili clock time counted from dawn, French
+`10h` before or after the date, Spanish `a las 4 de la tarde`, `3 pm`) and reads relative days
+and weekdays in the five languages (`lobi`, `kesho`, `mardi prochain`, `el martes`, `Jumanne
+ijayo`, `in two weeks`); what remains (month names, numeric dates) is read by `dateparser` in the
+user's language plus French and English (people mix them: French typed in a Lingala
+conversation), day first (15/12 is 15 December), preferring future dates, relative to a
+controlled `now` in the group's time zone. A time of day is required. What could be read two ways
+is refused with a code that asks back (`ambiguous_saa`), never guessed.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 
 from bot.refusals import Refusal
 from bot.services.recurrence import localize, to_local
+from bot.services.spoken_time import AmbiguousClock, NoDay, take_day, take_time
 
 ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:h](\d{2})\s*$")
 FRENCH_HOUR_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})?\b")
@@ -22,11 +25,18 @@ MAX_AHEAD_DAYS = 3 * 366
 
 
 class DateError(Refusal):
-    """WHEN could not be used; `code` is "unreadable", "no_time", "past" or "too_far"."""
+    """WHEN could not be used; `code` is "unreadable", "no_time", "past", "too_far" or
+    "ambiguous_saa" (a Swahili hour without its day period; params `hour`, `swahili`, `clock`)
+    or "no_day" (a week without its day)."""
 
 
 def _languages(locale: str) -> list[str]:
-    return [locale] if locale == "en" else [locale, "en"]
+    return list(dict.fromkeys([locale, "fr", "en"]))
+
+
+def ambiguous_clock(err: AmbiguousClock) -> dict[str, object]:
+    """The params of an "ambiguous_saa" refusal: the hour as typed and its two readings."""
+    return {"hour": err.hour, "swahili": f"{err.swahili:02d}:00", "clock": f"{err.hour:02d}:00"}
 
 
 def _normalise(text: str) -> str:
@@ -50,24 +60,37 @@ def parse_local(text: str, locale: str, zone: str, now: datetime) -> datetime:
     if not text or not text.strip() or len(text) > 100:
         raise DateError("unreadable")
     local = _iso(text)
-    if local is None:
-        from dateparser.date import DateDataParser  # slow to import: only when text is read
+    if local is not None:
+        return local
+    try:
+        rest, clock = take_time(text)
+    except AmbiguousClock as err:
+        raise DateError("ambiguous_saa", **ambiguous_clock(err)) from None
+    base = to_local(now, zone)
+    try:
+        day = take_day(rest, base.date())
+    except NoDay:
+        raise DateError("no_day") from None
+    if day is not None:
+        if clock is None:
+            raise DateError("no_time")
+        return datetime.combine(day, time(*clock))
+    rest = re.sub(r"\btarehe\b", " ", rest)
+    phrases = [f"{rest} {clock[0]:02d}:{clock[1]:02d}" if clock else rest, _normalise(text)]
+    from dateparser.date import DateDataParser  # slow to import: only when text is read
 
-        base = to_local(now, zone)
-        parser = DateDataParser(
-            languages=_languages(locale),
-            settings={
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": base,
-            },
-        )
-        data = parser.get_date_data(_normalise(text))
+    parser = DateDataParser(
+        languages=_languages(locale),
+        settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "DATE_ORDER": "DMY"},
+    )
+    for phrase in phrases:
+        data = parser.get_date_data(phrase)
         if data.date_obj is None:
-            raise DateError("unreadable")
+            continue
         if "time" not in (getattr(data, "parts", None) or ()):
             raise DateError("no_time")
-        local = data.date_obj.replace(tzinfo=None, second=0, microsecond=0)
-    return local
+        return data.date_obj.replace(tzinfo=None, second=0, microsecond=0)
+    raise DateError("unreadable")
 
 
 def parse_when(text: str, locale: str, zone: str, now: datetime) -> datetime:

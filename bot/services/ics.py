@@ -119,5 +119,7 @@ async def meeting_ics(session: AsyncSession, meeting: Meeting, now: datetime) ->
 
 
 def filename(title: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower()[:40]
+    # Letters of every script are kept (réunion-mensuelle.ics); what a file name cannot hold
+    # (slashes, quotes, punctuation) becomes a dash.
+    slug = re.sub(r"[\W_]+", "-", title).strip("-").lower()[:40].strip("-")
     return f"{slug or 'calendar'}.ics"

@@ -5,10 +5,12 @@ RRULE without DTSTART. Expansion runs `dateutil.rrule` over naive local times an
 attaches the zone, so a 10:00 meeting stays at 10:00 local across daylight-saving changes.
 An UNTIL in the stored rule is a local wall-clock time too; `ics.py` converts it to UTC.
 
-Phrases (English, French and Spanish keywords; day names in every supported language):
+Phrases (English, French, Spanish and Swahili keywords; day names in every supported language;
+times as `spoken_time` reads them, Swahili clock time included):
 `every tuesday 10:00`, `every 2 weeks on monday 09:30`, `every other friday 14:00`,
 `every first tuesday 10:00`, `every last thursday 15:00`, `every month on the 31st 10:00`,
-`quarterly on the 15th 10:00`, each optionally followed by `until 2027-06-30` or `6 times`.
+`quarterly on the 15th 10:00`, `kila mwezi tarehe 15 saa 10:00`, each optionally followed by
+`until 2027-06-30` or `6 times`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from babel.dates import get_day_names
 from dateutil.rrule import rrule, rrulestr
 
 from bot.refusals import Refusal
+from bot.services.spoken_time import AmbiguousClock, take_time
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_COUNT = 500
@@ -51,7 +54,8 @@ DAY_WORDS = _day_words()
 EVERY_WORDS = {"every", "each", "chaque", "tous", "toutes", "les", "cada", "todos", "todas",
                "los", "las", "kila", "mokolo"}
 FILLER_WORDS = {"on", "the", "at", "le", "la", "de", "del", "el", "a", "à", "of", "day", "jour",
-                "dia", "du", "mois", "mes", "month", "months", "a.m.", "h"}
+                "dia", "du", "mois", "mes", "month", "months", "a.m.", "h", "tarehe", "saa",
+                "ya", "na"}
 ORDINALS = {
     "first": 1, "1st": 1, "premier": 1, "premiere": 1, "primer": 1, "primero": 1, "primera": 1,
     "second": 2, "2nd": 2, "deuxieme": 2, "second.": 2, "segundo": 2, "segunda": 2,
@@ -139,7 +143,14 @@ def _tokens(text: str) -> list[str]:
 
 def _parse_parts(text: str) -> _Parts:
     parts = _Parts()
-    words = _tokens(text)
+    try:  # the time as people write it (saa 4 asubuhi, 10h, 3 pm), anywhere in the phrase
+        rest, clock = take_time(text)
+    except AmbiguousClock as err:
+        raise RecurrenceError("ambiguous_saa", hour=err.hour, swahili=f"{err.swahili:02d}:00",
+                              clock=f"{err.hour:02d}:00") from None
+    if clock is not None:
+        parts.at = time(*clock)
+    words = _tokens(rest)
     i = 0
     while i < len(words):
         word = words[i].rstrip(".")

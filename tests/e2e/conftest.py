@@ -4,6 +4,8 @@
 * ``bot_token`` : a fresh, well-formed token per test (the emulator keeps each bot's messages
   apart by token, so tests never see each other's conversations).
 * ``shim`` : the Bot API proxy of ``shim.py``; ``shim.url`` is the bot's ``TELEGRAM_API_URL``.
+  It withholds group messages as Telegram does for a bot in privacy mode that is no group
+  administrator (the README's setup); a test may set ``shim.privacy_mode = False``.
 * ``tg`` : an ``EmulatorClient`` playing the users of this test's bot.
 * ``bot_process`` : an async factory starting the bot as a separate process (by default
   ``python -m bot run``) with ``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_URL``, ``DATABASE_URL``
@@ -185,7 +187,7 @@ def bot_token() -> str:
 
 @pytest.fixture
 async def shim(request: pytest.FixtureRequest, emulator: EmulatorServer, bot_token: str):
-    async with TelegramShim(emulator.url, bot_token=bot_token) as proxy:
+    async with TelegramShim(emulator.url, bot_token=bot_token, privacy_mode=True) as proxy:
         request.node.stash[SHIM] = proxy
         yield proxy
 

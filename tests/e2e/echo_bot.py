@@ -112,7 +112,7 @@ async def main() -> None:
 
     me = await bot.get_me()
     logging.info("running as @%s (id %s, is_bot=%s)", me.username, me.id, me.is_bot)
-    await bot.delete_webhook(drop_pending_updates=True)
+    await bot.delete_webhook(drop_pending_updates=False)
     await bot.set_my_commands(COMMANDS["en"])
     await bot.set_my_commands(COMMANDS["fr"], language_code="fr")
     await dispatcher.start_polling(bot, polling_timeout=10)

@@ -52,3 +52,68 @@ async def test_schedule_calendar_rsvp_and_reminder(bot_process, shim, tg):
     await tg.wait_for_message(private_chat, by_text("Security briefing"), timeout=20)
     reminders = [m for m in await tg.bot_messages(private_chat) if "Security briefing" in m.text]
     assert len(reminders) == 1
+
+
+# In a group the bot keeps Telegram's privacy mode (the shim withholds what Telegram would): the
+# guided flow and the card's Reschedule and Edit are answered by replying to the bot's prompts.
+
+KIVU = Chat.supergroup(-1002402, "Uvira working group")
+
+
+def _forces_a_reply(message) -> bool:
+    return (message.reply_markup or {}).get("force_reply") is True and \
+        message.reply_markup.get("selective") is True
+
+
+async def _answer(tg, user, chat, prompt, text):
+    await tg.send_text(user, chat, text, reply_to=prompt)
+
+
+async def test_guided_schedule_reschedule_and_edit_with_privacy_mode(bot_process, shim, tg):
+    assert shim.privacy_mode
+    await bot_process()
+    shim.set_admins(KIVU.id, [AMANI.id])
+    await tg.send_text(AMANI, KIVU, "/setup Uvira | UTC")
+    await tg.wait_for_reply(KIVU)
+
+    await tg.send_text(AMANI, KIVU, "/schedule")
+    kind = await tg.wait_for_reply(KIVU, by_text("What kind is it?"))
+    await tg.press(AMANI, KIVU, kind, "Meeting")
+    repeat = await tg.wait_for_reply(KIVU, by_text("Does it repeat?"))
+    await tg.press(AMANI, KIVU, repeat, "Once")
+    when = await tg.wait_for_reply(KIVU, by_text("When is the first meeting?"))
+    assert _forces_a_reply(when)
+    await tg.send_text(AMANI, KIVU, "2027-03-05 10:00")  # not a reply: Telegram withholds it
+    await _answer(tg, AMANI, KIVU, when, "2027-03-05 10:00")
+    duration = await tg.wait_for_reply(KIVU, by_text("How long will it last?"))
+    await tg.press(AMANI, KIVU, duration, "2 h")
+    title = await tg.wait_for_reply(KIVU, by_text("What is the title?"))
+    assert _forces_a_reply(title)
+    await _answer(tg, AMANI, KIVU, title, "Security briefing")
+    place = await tg.wait_for_reply(KIVU, by_text("Where?"))
+    assert _forces_a_reply(place)
+    await _answer(tg, AMANI, KIVU, place, "Uvira port")
+    summary = await tg.wait_for_reply(KIVU, by_text("Please check before I save"))
+    assert "Friday, March 5, 2027, 10:00\u202fAM" in summary.text
+    await tg.press(AMANI, KIVU, summary, "✅ Save")
+    card = await tg.wait_for_reply(KIVU, by_text("Scheduled meeting #1"))
+    assert "Security briefing" in card.text and "Uvira port" in card.text
+    assert "Mar 5, 2027, 10:00\u202fAM" in card.text  # no seconds
+
+    await tg.press(AMANI, KIVU, card, "Reschedule")
+    scope = await tg.wait_for_edit(card, lambda m: "Continue" in m.button_texts)
+    await tg.press(AMANI, KIVU, scope, "Continue")
+    prompt = await tg.wait_for_reply(KIVU, by_text("Send the new date and time"))
+    assert _forces_a_reply(prompt)
+    await _answer(tg, AMANI, KIVU, prompt, "2027-03-06 11:00")
+    moved = await tg.wait_for_reply(KIVU, by_text("Moved."))
+    assert "Mar 6, 2027, 11:00\u202fAM" in moved.text
+
+    await tg.press(AMANI, KIVU, moved, "Edit")
+    scope = await tg.wait_for_edit(moved, lambda m: "Continue" in m.button_texts)
+    await tg.press(AMANI, KIVU, scope, "Continue")
+    prompt = await tg.wait_for_reply(KIVU, by_text("TITLE | PLACE"))
+    assert _forces_a_reply(prompt)
+    await _answer(tg, AMANI, KIVU, prompt, "Extraordinary meeting | Bukavu office")
+    saved = await tg.wait_for_reply(KIVU, by_text("Saved."))
+    assert "Extraordinary meeting" in saved.text and "Bukavu office" in saved.text

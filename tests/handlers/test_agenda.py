@@ -206,6 +206,7 @@ async def test_undiscussed_items_carry_over_to_the_next_meeting_of_the_series(
         tg, database, clock, amani, bahati, registered_group):
     await tg.send(amani, registered_group,
                   "/schedule every first thursday 10:00 | Monthly meeting | Hall")
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
     await tg.send(bahati, registered_group, "/join")
     tg.private_chat(amani)
     for text in ("Done topic", "Open topic"):

@@ -43,7 +43,7 @@ async def test_schedule_iso_shows_card_in_group_zone(tg, database, clock, amani,
     card = await _schedule(tg, amani, registered_group)
     assert "Scheduled meeting #1" in card.text
     assert "Monthly meeting" in card.text and "Town hall" in card.text
-    assert "10:00:00" in card.text or "10:00" in card.text
+    assert "Dec 3, 2026, 10:00\u202fAM" in card.text  # the time without seconds
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 12, 3, 10, 0)
     assert meeting.timezone == "Africa/Lubumbashi"
@@ -59,6 +59,10 @@ async def test_schedule_natural_language_in_french(tg, database, clock, amani,
         person.language = "fr"
         s.add(person)
     await tg.send(amani, registered_group, "/schedule 3 décembre 15h | Atelier | Bukavu")
+    check = tg.last_bot_message(registered_group)  # read from words: echoed back in full
+    assert "jeudi 3 décembre 2026, 15:00" in check.text and "Atelier" in check.text
+    assert await _rows(database, Meeting) == []
+    await tg.press(amani, check, "✅ Enregistrer")
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 12, 3, 15, 0)
     assert "Réunion #1" in tg.last_text(registered_group) or "#1" in tg.last_text(
@@ -68,6 +72,17 @@ async def test_schedule_natural_language_in_french(tg, database, clock, amani,
 async def test_schedule_tomorrow_and_refusals(tg, database, clock, amani, bahati,
                                               registered_group):
     await tg.send(amani, registered_group, "/schedule tomorrow 15:00 | Field visit")
+    check = tg.last_bot_message(registered_group)
+    assert "Sunday, November 22, 2026, 3:00\u202fPM" in check.text
+    await tg.press(bahati, check, "✅ Save")  # only the one who scheduled
+    assert await _rows(database, Meeting) == []
+    await tg.press(amani, check, "✏️ Change the date")
+    assert "Send the date and time again" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "kesho saa 10")
+    assert "do you mean 16:00 or 10:00?" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "tomorrow 3 pm")
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
+    assert "Scheduled meeting #1" in tg.last_text(registered_group)
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 11, 22, 15, 0)
     await tg.send(amani, registered_group, "/schedule 2020-01-01 10:00 | Old")
@@ -273,6 +288,9 @@ async def test_series_schedule_next_date_and_cancel_one(tg, database, clock, ama
                                                         registered_group):
     await tg.send(amani, registered_group,
                   "/schedule every first tuesday 10:00 | Monthly meeting | Online")
+    check = tg.last_bot_message(registered_group)
+    assert "Tuesday, December 1, 2026" in check.text and "first meeting" in check.text
+    await tg.press(amani, check, "✅ Save")
     card = tg.last_bot_message(registered_group)
     assert "Repeats" in card.text
     [meeting] = await _rows(database, Meeting)
@@ -355,6 +373,10 @@ async def test_guided_flow_schedules_a_monthly_series(tg, database, clock, amani
     await tg.press(amani, tg.last_bot_message(registered_group), "3 h")
     await tg.send(amani, registered_group, "Security workshop")
     await tg.send(amani, registered_group, "https://meet.example.org/wg")
+    summary = tg.last_bot_message(registered_group)
+    assert "Tuesday, December 29, 2026, 10:00" in summary.text
+    assert "Workshop · Monthly, same weekday · 3 h" in summary.text
+    await tg.press(amani, summary, "✅ Save")
     assert "Scheduled meeting #1" in tg.last_text(registered_group)
     [meeting] = await _rows(database, Meeting)
     assert (meeting.kind, meeting.rrule, meeting.duration_minutes, meeting.place) == (
@@ -383,7 +405,9 @@ async def test_guided_flow_once_with_no_place(tg, database, clock, amani, regist
     await tg.send(amani, registered_group, "tomorrow 09:00")
     await tg.press(amani, tg.last_bot_message(registered_group), "8 h")
     await tg.send(amani, registered_group, "Visit to the mine")
-    await tg.press(amani, tg.last_bot_message(registered_group), "No place yet")
+    assert "or - if there is no place yet" in tg.last_text(registered_group)
+    await tg.send(amani, registered_group, "–")  # the dash a phone keyboard makes of "-"
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
     [meeting] = await _rows(database, Meeting)
     assert (meeting.kind, meeting.rrule, meeting.place, meeting.start_local) == (
         "field_visit", None, "", datetime(2026, 11, 22, 9, 0))
@@ -392,9 +416,11 @@ async def test_guided_flow_once_with_no_place(tg, database, clock, amani, regist
 async def test_private_reminder_and_card_in_the_readers_language(
     tg, database, clock, amani, registered_group
 ):
-    zawadi = LocalUser(id=1004, first_name="Zawadi", username="zawadi", language_code="sw")
+    zawadi = LocalUser(id=1004, first_name="Zawadi", username="zawadi", language_code="en")
     card = await _schedule(tg, amani, registered_group)
     await tg.press(zawadi, card, "✅ Going")
+    await tg.send(zawadi, tg.private_chat(zawadi), "/language")  # she chose Swahili
+    await tg.press(zawadi, tg.last_bot_message(zawadi.id), "Kiswahili")
     await tg.send(zawadi, registered_group, "/meeting 1")
     assert "Watakuja: 1" in tg.last_text(registered_group)
     assert [b["text"] for b in tg.last_bot_message(registered_group).buttons()][:3] == [
@@ -437,3 +463,108 @@ async def test_commands_outside_a_registered_group(tg, database, clock, amani, g
     assert "works in a working group's chat" in tg.last_text(chat)
     await tg.send(amani, chat, "/unmute")
     assert "Private reminders are on again." in tg.last_text(chat)
+
+
+# --- Telegram's privacy mode: in a group the bot receives commands and replies to it only ------
+
+
+def _forces_a_selective_reply(message) -> bool:
+    return message.reply_markup == {"force_reply": True, "selective": True}
+
+
+async def test_guided_flow_with_privacy_mode_answers_by_reply(tg, database, clock, amani,
+                                                             registered_group):
+    tg.privacy_mode = True
+    await tg.send(amani, registered_group, "/schedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Meeting")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Once")
+    prompt = tg.last_bot_message(registered_group)
+    assert "When is the first meeting?" in prompt.text and "/cancel" in prompt.text
+    assert _forces_a_selective_reply(prompt)
+    # The mention that selects Amani's reply box (the reply box follows a button press).
+    assert prompt.text.startswith('<a href="tg://user?id=1001">Amani</a>\n')
+    assert await tg.send(amani, registered_group, "2026-12-03 10:00") is None  # withheld
+    await tg.reply(amani, registered_group, "someday")
+    assert "could not read that date" in tg.last_text(registered_group)
+    assert _forces_a_selective_reply(tg.last_bot_message(registered_group))
+    await tg.reply(amani, registered_group, "2026-12-03 10:00")
+    await tg.press(amani, tg.last_bot_message(registered_group), "2 h")
+    assert _forces_a_selective_reply(tg.last_bot_message(registered_group))
+    await tg.reply(amani, registered_group, "Monthly meeting")
+    place = tg.last_bot_message(registered_group)
+    assert "Where?" in place.text and _forces_a_selective_reply(place)
+    await tg.reply(amani, registered_group, "Town hall")
+    summary = tg.last_bot_message(registered_group)
+    assert "Thursday, December 3, 2026, 10:00" in summary.text
+    await tg.press(amani, summary, "✏️ Change the date")  # back to the date, then the summary
+    await tg.reply(amani, registered_group, "Friday 9:00")
+    summary = tg.last_bot_message(registered_group)
+    assert "Friday, November 27, 2026, 9:00" in summary.text and "Town hall" in summary.text
+    await tg.press(amani, summary, "✅ Save")
+    assert "Scheduled meeting #1" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert (meeting.title, meeting.place, meeting.start_local) == (
+        "Monthly meeting", "Town hall", datetime(2026, 11, 27, 9, 0))
+
+
+async def test_guided_flow_cancel_in_a_text_step(tg, database, clock, amani, registered_group):
+    tg.privacy_mode = True
+    await tg.send(amani, registered_group, "/schedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Meeting")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Once")
+    await tg.send(amani, registered_group, "/cancel")
+    assert tg.last_text(registered_group) == "Stopped. Nothing was scheduled."
+    await tg.reply(amani, registered_group, "2026-12-03 10:00")  # no flow any more: ignored
+    assert tg.last_text(registered_group) == "Stopped. Nothing was scheduled."
+    assert await _rows(database, Meeting) == []
+
+
+async def test_reschedule_and_edit_with_privacy_mode(tg, database, clock, amani, bahati,
+                                                    registered_group):
+    card = await _schedule(tg, amani, registered_group)
+    tg.privacy_mode = True
+    await tg.press(amani, card, "Reschedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    prompt = tg.last_bot_message(registered_group)
+    assert "Send the new date and time" in prompt.text and _forces_a_selective_reply(prompt)
+    await tg.reply(bahati, registered_group, "2026-12-05 09:00")  # not Bahati's prompt
+    assert tg.last_bot_message(registered_group) is prompt
+    await tg.reply(amani, registered_group, "2026-12-04 11:00")
+    assert "Moved" in tg.last_text(registered_group)
+    card = tg.last_bot_message(registered_group)
+    await tg.press(amani, card, "Edit")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    prompt = tg.last_bot_message(registered_group)
+    assert "TITLE | PLACE" in prompt.text and _forces_a_selective_reply(prompt)
+    await tg.reply(amani, registered_group, "Extraordinary meeting | Bukavu office")
+    assert "Saved" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert (meeting.title, meeting.place, meeting.start_local) == (
+        "Extraordinary meeting", "Bukavu office", datetime(2026, 12, 4, 11, 0))
+    await tg.press(amani, tg.last_bot_message(registered_group), "Edit")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    await tg.send(amani, registered_group, "/cancel")
+    assert tg.last_text(registered_group) == "Cancelled. Nothing was changed."
+
+
+async def test_a_new_date_in_words_is_checked_before_the_meeting_moves(
+        tg, database, clock, amani, bahati, registered_group):
+    card = await _schedule(tg, amani, registered_group)
+    await tg.press(amani, card, "Reschedule")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Continue")
+    await tg.send(amani, registered_group, "mardi prochain 10h")
+    check = tg.last_bot_message(registered_group)
+    assert "Tuesday, November 24, 2026, 10:00" in check.text
+    [meeting] = await _rows(database, Meeting)
+    assert meeting.start_local == datetime(2026, 12, 3, 10, 0)  # not moved yet
+    await tg.press(bahati, check, "✅ Save")  # not Bahati's question: nothing happens
+    assert tg.last_bot_message(registered_group) is check
+    await tg.press(amani, check, "✏️ Change the date")
+    await tg.send(amani, registered_group, "Ijumaa saa 8 mchana")
+    check = tg.last_bot_message(registered_group)
+    assert "Friday, November 27, 2026, 2:00\u202fPM" in check.text
+    await tg.press(amani, check, "✅ Save")
+    assert "Moved" in tg.last_text(registered_group)
+    [meeting] = await _rows(database, Meeting)
+    assert meeting.start_local == datetime(2026, 11, 27, 14, 0)
+    assert "Nov 27, 2026, 2:00\u202fPM" in tg.last_text(registered_group)

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql
 
 from bot.config import LANGUAGES
-from bot.i18n import LOCALES_DIR, pick_locale
+from bot.i18n import LOCALES_DIR, pick_locale, translate
 from bot.local_api import BOT_USER, LocalUser, StoredMessage
 from bot.services.reports import CATEGORIES, STATUSES
 from handlers.commands import COMMANDS
@@ -806,6 +806,7 @@ async def fuzzer(tg, database, clock, registered_group, amani, fresh_report_keys
     """The registered group with a meeting and a weekly series, so that ids point somewhere."""
     await tg.send(amani, registered_group, "/schedule 2026-11-20 10:00 | Quarterly review | Hall")
     await tg.send(amani, registered_group, "/schedule every tuesday 10:00 | Weekly | Online")
+    await tg.press(amani, tg.last_bot_message(registered_group), "✅ Save")
     await tg.send(amani, registered_group, "/propose Security incidents at the checkpoint")
     async with database.engine.begin() as conn:  # a French-speaking group, so that what is
         await conn.execute(sql("UPDATE working_group SET language = 'fr'"))  # posted for all
@@ -881,7 +882,8 @@ async def test_forged_ids_in_buttons_are_stale_buttons(fuzzer, data):
     card = tg.last_bot_message(REGISTERED)
     await fuzzer.update(USERS[0], REGISTERED, "press", card, data=data)
     answer = tg.api.sent("answerCallbackQuery")[-1].params
-    assert answer["text"] == "This button is not valid any more."
+    # In the (French) group's chat, in the group's language.
+    assert answer["text"] == translate("This button is not valid any more.", "fr")
 
 
 async def test_back_button_with_a_forged_value(fuzzer):

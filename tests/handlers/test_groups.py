@@ -190,3 +190,27 @@ async def test_grant_only_for_people_in_the_chat(tg, database, amani, bahati, re
     tg.api.outsiders[other] = set()
     await tg.send(bahati, other, "/grant @amani secretariat")
     assert "is now in the secretariat" in tg.last_text(other)
+
+
+async def test_a_french_secretariat_registers_a_french_group(tg, database, group_chat):
+    claire = LocalUser(id=1010, first_name="Claire", username="claire", language_code="fr")
+    tg.group_chat(group_chat, "Sud-Kivu", creator=claire)
+    tg.set_admin(group_chat, claire)
+    await tg.send(claire, group_chat, "/setup Sud-Kivu | Africa/Lubumbashi")
+    [group] = await _rows(database, WorkingGroup)
+    assert group.language == "fr"
+    card = tg.last_bot_message(group_chat)
+    assert "Langue par défaut : Français" in card.text
+    assert [b["text"] for b in card.buttons()] == ["Niveau", "Langue"]  # the one-tap change
+    # A member who never chose a language reads the group's, not their app's English.
+    kalume = LocalUser(id=1012, first_name="Kalume", username="kalume", language_code="en")
+    await tg.send(kalume, group_chat, "/members")
+    assert tg.last_text(group_chat).startswith("Membres de <b>Sud-Kivu</b>")
+
+
+async def test_an_unknown_app_language_gives_the_deployments_default(tg, database, group_chat):
+    hans = LocalUser(id=1011, first_name="Hans", username="hans", language_code="de")
+    tg.set_admin(group_chat, hans)
+    await tg.send(hans, group_chat, "/setup Ituri")
+    [group] = await _rows(database, WorkingGroup)
+    assert group.language == "en"

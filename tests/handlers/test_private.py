@@ -169,7 +169,8 @@ async def test_handler_error_gives_localized_apology_and_logs_code_without_text(
         raise RuntimeError(f"database exploded: {words}")
 
     monkeypatch.setattr(handlers.members, "members_by_pillar", broken)
-    amani.language_code = "fr"
+    await tg.send(amani, tg.private_chat(amani), "/language")  # Amani chose French
+    await tg.press(amani, tg.last_bot_message(amani.id), "Français")
     caplog.set_level(logging.DEBUG)
     await tg.send(amani, registered_group, "/members")
     text = tg.last_text(registered_group)

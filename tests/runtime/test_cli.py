@@ -87,9 +87,11 @@ def test_console_with_piped_input(tmp_path):
     out = result.stdout
     assert "Hello Amani!" in out
     assert "This chat is now a working group." in out
-    assert "Karibu katika Bukavu WG, Bahati!" in out  # Bahati's Telegram language is Swahili
+    # Bahati never chose a language: the group's (English) in the group, her app's in private.
+    assert "Welcome to Bukavu WG, Bahati!" in out
     assert "(opened the private chat with the bot: /start profile)" in out
-    assert "Jamii" in out  # the pillar Bahati chose, listed by /members in Swahili
+    assert "Nguzo" in out  # her profile card, privately in Swahili
+    assert "Community" in out  # the pillar she chose, listed by /members in the group
     assert "(that message has no button 9)" in out
 
 

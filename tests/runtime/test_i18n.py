@@ -94,13 +94,14 @@ def test_normalise_language():
     assert normalise_language("") is None
 
 
-def test_dates_are_formatted_by_babel_in_reader_locale_and_zone():
+def test_dates_are_formatted_by_babel_in_reader_locale_and_zone_without_seconds():
     instant = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    assert format_when(instant, "en", "Africa/Lubumbashi") == "Dec 3, 2026, 10:00:00\u202fAM"
-    assert format_when(instant, "fr", "Africa/Lubumbashi") == "3 déc. 2026, 10:00:00"
-    assert format_when(instant, "es", "America/Bogota").startswith("3 dic 2026, 3:00:00")
-    assert "2026" in format_when(instant, "sw", "Africa/Nairobi")
-    assert "2026" in format_when(instant, "ln", "Africa/Kinshasa")
+    assert format_when(instant, "en", "Africa/Lubumbashi") == "Dec 3, 2026, 10:00\u202fAM"
+    assert format_when(instant, "fr", "Africa/Lubumbashi") == "3 déc. 2026, 10:00"
+    assert format_when(instant, "es", "America/Bogota") == "3 dic 2026, 3:00"
+    assert format_when(instant, "sw", "Africa/Nairobi").endswith("2026 11:00")
+    assert format_when(instant, "ln", "Africa/Kinshasa").endswith("2026 09:00")
+    assert format_when(instant, "fr", "Africa/Lubumbashi", "full") == "jeudi 3 décembre 2026, 10:00"
     assert format_number(1234.5, "fr") == "1\u202f234,5"
 
 

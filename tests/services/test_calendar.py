@@ -201,7 +201,8 @@ async def test_ics_has_rrule_exdate_override_and_vtimezone(session):
     assert sorted(str(e["SUMMARY"]) for e in events) == ["Field visit", "Weekly", "Weekly"]
     single = Calendar.from_ical(await ics.meeting_ics(session, meeting, NOW))
     assert len(single.walk("VEVENT")) == 2
-    assert ics.filename("Réunion mensuelle!") == "r-union-mensuelle.ics"
+    assert ics.filename("Réunion mensuelle!") == "réunion-mensuelle.ics"  # letters kept
+    assert ics.filename("../Mkutano: \"kesho\"") == "mkutano-kesho.ics"
 
 
 async def test_muting_stores_a_person_met_only_in_a_private_chat(session):
