@@ -140,7 +140,8 @@ async def profile_pressed(
         await message.answer(_("Send your time zone as an IANA name, for example "
                                "Africa/Lubumbashi or America/Bogota, or /cancel."))
     elif action == "done":
-        await message.edit_reply_markup(reply_markup=None)
+        if message.reply_markup is not None:  # a second press finds nothing left to remove
+            await message.edit_reply_markup(reply_markup=None)
     else:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return

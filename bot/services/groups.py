@@ -34,8 +34,8 @@ def parse_setup_args(args: str | None) -> SetupRequest | None:
     if not args or not args.strip():
         return None
     name, _, zone = args.partition("|")
-    name = " ".join(name.split())
-    zone = zone.strip() or None
+    name = " ".join(name.replace("\x00", "").split())  # PostgreSQL text cannot hold NUL
+    zone = zone.replace("\x00", "").strip() or None
     if not name:
         raise GroupError("name_empty")
     if len(name) > NAME_MAX:
