@@ -37,6 +37,8 @@ async def test_a_series_until_the_last_day_of_the_calendar_behind_utc(tg, databa
                                                                      group_chat):
     await tg.send(amani, group_chat, "/setup Cauca | America/Bogota")
     await tg.send(amani, group_chat, "/schedule every tuesday 10:00 until 9999-12-31 | Weekly")
+    check = tg.last_bot_message(group_chat)  # a series is shown in full before it is saved
+    await tg.press(amani, check, 1)
     assert len(await _rows(database, Meeting)) == 1
     await tg.send(amani, group_chat, "/ics")
     name, data = tg.last_bot_message(group_chat).document
