@@ -51,7 +51,7 @@ from handlers.case_texts import (
     status_keyboard,
     unreadable_text,
 )
-from handlers.common import RouterTemplate, require_registered
+from handlers.common import RouterTemplate, answer_parts, require_registered
 from handlers.report_texts import load_cipher, status_label, unavailable_text
 from storage.models import Membership, Person, WorkingGroup
 from storage.report_tables import ReportCase
@@ -99,11 +99,7 @@ async def reports_list(message: Message, session: AsyncSession, person: Person |
     lines += ["", _("Open one with /case NUMBER or a button.")]
     buttons = [cb(f"#{c.id}", "open", c.id) for c in cases[-LIST_MAX:]]
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
-    chunks = split_html("\n".join(lines))
-    for index, chunk in enumerate(chunks):
-        last = index == len(chunks) - 1
-        await message.answer(chunk, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
-                             if last else None)
+    await answer_parts(message, "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 # -- /case N --------------------------------------------------------------------------------
