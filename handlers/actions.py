@@ -50,8 +50,18 @@ def error_text(code: str, locale: str, **params: object) -> str:
         "gone": N_("This button is not valid any more."),
         "already_done": N_("This action item is already done."),
         "not_secretariat": N_("Only the secretariat can do that."),
+        "item_not_found": N_("There is no agenda item #{number} in this group."),
     }
     return fill(translate(texts.get(code, N_("That did not work.")), locale), **params)
+
+
+def split_item(args: str) -> tuple[int | None, str]:
+    """A leading `#N` names the agenda item a decision or action is recorded for."""
+    head, _sep, rest = args.strip().partition(" ")
+    number = head[1:]
+    if head.startswith("#") and number.isdecimal() and len(number) <= 9:
+        return int(number), rest
+    return None, args
 
 
 def _name(person: Person) -> str:
@@ -86,9 +96,10 @@ async def decision(
     if not await require_secretariat(message, session, group, person,
                                      error_text("not_secretariat", locale)):
         return
+    item_id, text = split_item(command.args or "")
     try:
-        made = await actions.record_decision(session, group, person, command.args or "",
-                                             now_of(ticker))
+        made = await actions.record_decision(session, group, person, text, now_of(ticker),
+                                             item_id)
     except actions.ActionError as err:
         await message.answer(error_text(err.code, locale, **err.params))
         return
@@ -104,7 +115,8 @@ async def action(
     if not await require_secretariat(message, session, group, person,
                                      error_text("not_secretariat", locale)):
         return
-    words = (command.args or "").split()
+    item_id, args = split_item(command.args or "")
+    words = args.split()
     if len(words) < 3 or not words[0].startswith("@"):
         await message.answer(error_text("usage", locale))
         return
@@ -114,7 +126,8 @@ async def action(
         if owner is None:
             raise actions.ActionError("owner_unknown", name=words[0])
         due, text = actions.split_due(words[1:], locale, group.timezone, now)
-        item = await actions.record_action(session, group, person, owner, due, text, now)
+        item = await actions.record_action(session, group, person, owner, due, text, now,
+                                           item_id)
     except actions.ActionError as err:
         await message.answer(error_text(err.code, locale, **err.params))
         return

@@ -86,6 +86,8 @@ async def agenda_text(
 
 
 async def _by(session: AsyncSession, item: AgendaItem, locale: str) -> str:
+    if item.from_concern:  # a neutral mark: never the case number, nothing of the reporter
+        return " — " + translate("from a concern raised with the secretariat", locale)
     if item.anonymous:
         return ""
     proposer = await session.get(Person, item.proposer_id) if item.proposer_id else None

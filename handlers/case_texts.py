@@ -9,8 +9,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.formatting import escape
+from bot.formatting import escape, format_when
 from bot.i18n import LANGUAGE_NAMES, _, translate
+from bot.services import concerns
 from bot.services.report_crypto import ReportCipher, ReportUnreadable
 from bot.services.reports import (
     CATEGORIES,
@@ -27,7 +28,7 @@ from storage.report_tables import ReportCase, ReportEvent
 
 
 class CaseCb(CallbackData, prefix="cs"):
-    action: str  # open, ack, status, set, note, reply, stats
+    action: str  # open, ack, status, set, note, reply, stats, agenda, outcome
     case: RowId
     value: str = ""
 
@@ -92,7 +93,48 @@ async def case_card(session: AsyncSession, cipher: ReportCipher, case: ReportCas
     lines += ["", _("<b>History</b>")]
     for event, actor in await history(session, case):
         lines.append(event_line(cipher, event, actor, locale))
+    lines += await agenda_lines(session, cipher, case, locale)
     return "\n".join(lines)
+
+
+async def agenda_lines(session: AsyncSession, cipher: ReportCipher, case: ReportCase,
+                       locale: str) -> list[str]:
+    """The agenda items the case became, their decisions and actions, and the outcome."""
+    links = await concerns.linked(session, case)
+    if not links:
+        return []
+    group = await session.get(WorkingGroup, case.group_id) if case.group_id else None
+    zone = group.timezone if group else "UTC"
+    lines = ["", _("<b>On the agenda</b>")]
+    for link in links:
+        title = escape(link.meeting.title) if link.meeting else "?"
+        when = format_when(link.start, locale, zone) if link.start else "?"
+        lines.append(_("Item #{item}, {meeting}, {when}: «{text}»").format(
+            item=link.item.id, meeting=title, when=when, text=escape(link.item.text)))
+        if link.item.discussed:
+            lines.append("  " + _("discussed"))
+        for decision in link.decisions:
+            lines.append("  " + _("Decision: {text}").format(text=escape(decision.text)))
+        for action, owner in link.actions:
+            state = _("done") if action.status == "done" else _("open")
+            lines.append("  " + _("Action #{number} ({state}) {owner}: {text}").format(
+                number=action.id, state=state, owner=escape(owner.full_name),
+                text=escape(action.text)))
+    if not any(link.actions for link in links):
+        lines.append(_("Record decisions and actions for it in the group with /decision #ITEM "
+                       "TEXT and /action #ITEM @owner DUE TEXT."))
+    try:
+        outcome = concerns.read_outcome(cipher, case)
+    except ReportUnreadable:
+        outcome = None
+    if outcome is not None:
+        shown = _("shown to the reporter since {day}").format(
+            day=day_text(outcome.shown_on, locale)) if outcome.shown_on else _(
+            "not shown to the reporter")
+        lines += ["", _("<b>Outcome</b> ({shown})").format(shown=shown),
+                  _("Discussed by the working group on {day}; agreed:").format(
+                      day=day_text(outcome.day, locale)), f"<i>{escape(outcome.text)}</i>"]
+    return lines
 
 
 def parts_lines(parts: list[dict]) -> list[str]:
@@ -115,6 +157,8 @@ def event_line(cipher: ReportCipher, event: ReportEvent, actor: Person | None,
     if event.kind in ("submitted", "acknowledged", "status"):
         return _("{day} · {who}: status {status}").format(
             day=day, who=who, status=status_label(event.status or "", locale))
+    if event.kind in ("agenda", "outcome_shown", "outcome_hidden"):
+        return concern_event_line(cipher, event, day, who)
     try:
         body = read_body(cipher, event)
     except ReportUnreadable:
@@ -127,6 +171,19 @@ def event_line(cipher: ReportCipher, event: ReportEvent, actor: Person | None,
         f"\n<i>{escape(body.get('text', ''))}</i>"
 
 
+def concern_event_line(cipher: ReportCipher, event: ReportEvent, day: str, who: str) -> str:
+    if event.kind in ("outcome_shown", "outcome_hidden"):
+        label = _("outcome shown to the reporter") if event.kind == "outcome_shown" else _(
+            "outcome hidden from the reporter")
+        return f"{day} · {who}: {label}"
+    try:
+        body = read_body(cipher, event)
+    except ReportUnreadable:
+        body = {}
+    return _("{day} · {who}: put on the agenda as item #{item}").format(
+        day=day, who=who, item=body.get("item", "?"))
+
+
 def case_keyboard(case: ReportCase) -> InlineKeyboardMarkup:
     rows = []
     if case.acknowledged_on is None:
@@ -134,6 +191,9 @@ def case_keyboard(case: ReportCase) -> InlineKeyboardMarkup:
     rows.append([cb(_("Set status"), "status", case.id)])
     rows.append([cb(_("Add an internal note"), "note", case.id),
                  cb(_("Reply to the reporter"), "reply", case.id)])
+    if case.group_id is not None and case.status != "closed":
+        rows.append([cb(_("Put on an agenda"), "agenda", case.id),
+                     cb(_("Outcome for the reporter"), "outcome", case.id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

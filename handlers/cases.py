@@ -37,7 +37,7 @@ from bot.services.reports import (
     visible_cases,
 )
 from bot.telegram_text import split_html
-from handlers import case_notices
+from handlers import case_agenda, case_notices
 from handlers.case_texts import (
     CaseCb,
     case_card,
@@ -201,6 +201,12 @@ async def case_pressed(query: CallbackQuery, callback_data: CaseCb, session: Asy
             await query.answer(_("Status: {status}").format(
                 status=status_label(case.status, locale)))
             await message.edit_reply_markup(reply_markup=case_keyboard(case))
+        elif action == "agenda":
+            await query.answer()
+            await case_agenda.ask_summary(message, state, case, settings)
+        elif action == "outcome":
+            await query.answer()
+            await case_agenda.ask_outcome(message, state, case)
         elif action in ("note", "reply"):
             await query.answer()
             await state.set_state(CaseForm.note if action == "note" else CaseForm.reply)

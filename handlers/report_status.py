@@ -16,6 +16,7 @@ from bot.config import LANGUAGES, Settings
 from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape
 from bot.i18n import _, translate
+from bot.services.concerns import visible_outcome
 from bot.services.report_crypto import (
     ReportCipher,
     ReportKeyError,
@@ -140,6 +141,16 @@ async def status_card(
                 text = translate("(this answer cannot be read)", locale)
             lines.append(translate("{day}: the secretariat answered:", locale, day=day))
             lines.append(f"<i>{text}</i>")
+    try:
+        outcome = visible_outcome(cipher, case)
+    except ReportUnreadable:
+        outcome = None
+    if outcome is not None:  # the bot's words in the reporter's language, theirs as written
+        lines += ["", translate("<b>Outcome</b>", locale),
+                  translate("Discussed by the working group on {day}; agreed:", locale,
+                            day=day_text(outcome.day, locale)),
+                  f"<i>{escape(outcome.text)}</i>",
+                  translate("(the secretariat's own words, not translated)", locale)]
     return "\n".join(lines)
 
 

@@ -31,6 +31,8 @@ class AgendaItem(SQLModel, table=True):
     text: str = Field(max_length=500)
     proposer_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     anonymous: bool = Field(default=False)
+    # put on the agenda from a concern report: shown with a neutral mark, never the case number
+    from_concern: bool = Field(default=False)
     # draft (waiting for the proposer's name choice), pending, accepted, declined, closed
     status: str = Field(default="pending", max_length=12)
     section: str = Field(default="main", max_length=8)  # main or aob
@@ -109,6 +111,8 @@ class Decision(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
     occurrence: int = Field(sa_column=Column(BigInteger, nullable=False))
     text: str = Field(max_length=500)
+    item_id: int | None = Field(default=None, foreign_key="agenda_item.id", index=True,
+                                ondelete="SET NULL")
     created_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
@@ -124,6 +128,8 @@ class ActionItem(SQLModel, table=True):
     due: date = Field(sa_column=Column(Date, nullable=False))
     text: str = Field(max_length=500)
     status: str = Field(default="open", max_length=8)  # open or done
+    item_id: int | None = Field(default=None, foreign_key="agenda_item.id", index=True,
+                                ondelete="SET NULL")
     created_by: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, Index, LargeBinary
+from sqlalchemy import Column, Date, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import _ts, utcnow
@@ -38,6 +38,9 @@ class ReportCase(SQLModel, table=True):
     reporter_update: bool = Field(default=False)  # new information the secretariat has not seen
     reminded_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     retention_warned: bool = Field(default=False)
+    # what the reporter may read of the working group's outcome (encrypted), and since when
+    outcome: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    outcome_shown_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class ReportEvent(SQLModel, table=True):
@@ -62,3 +65,16 @@ class ReportGroupSettings(SQLModel, table=True):
     retention_days: int = Field(default=365)
     ack_days: int = Field(default=7)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ConcernLink(SQLModel, table=True):
+    """A case put on a meeting's agenda: the agenda item it became. The item itself carries no
+    case number and nothing of the reporter; decisions and actions reach the case through it."""
+
+    __tablename__ = "concern_link"
+    __table_args__ = (UniqueConstraint("case_id", "item_id", name="uq_concern_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="report_case.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="agenda_item.id", index=True, ondelete="CASCADE")
+    linked_on: date = Field(sa_column=Column(Date, nullable=False))

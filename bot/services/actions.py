@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.outbox import cancel_pending, enqueue, enqueue_many
 from bot.refusals import Refusal
 from bot.services import calendar as cal
+from bot.services import concerns
 from bot.services.recurrence import localize, to_local
 from bot.services.spoken_time import NoDay, fold, take_day
 from storage.agenda_tables import ActionItem, Decision
@@ -100,12 +101,23 @@ async def latest_occurrence(session: AsyncSession, group: WorkingGroup, now: dat
     return latest
 
 
+async def _item_id(session: AsyncSession, group: WorkingGroup, item_id: int | None) -> int | None:
+    """The agenda item a decision or action is recorded for (`#N`), checked to be the group's."""
+    if item_id is None:
+        return None
+    try:
+        return (await concerns.group_item(session, group, item_id)).id
+    except concerns.ConcernError:
+        raise ActionError("item_not_found", number=item_id) from None
+
+
 async def record_decision(session: AsyncSession, group: WorkingGroup, author: Person, text: str,
-                          now: datetime) -> Decision:
+                          now: datetime, item_id: int | None = None) -> Decision:
     value = clean(text)
+    linked = await _item_id(session, group, item_id)
     occ = await latest_occurrence(session, group, now)
     decision = Decision(group_id=group.id, meeting_id=occ.meeting.id, occurrence=occ.key,
-                        text=value, created_by=author.id)
+                        text=value, created_by=author.id, item_id=linked)
     session.add(decision)
     await session.flush()
     return decision
@@ -129,8 +141,10 @@ async def _schedule_reminders(session: AsyncSession, group: WorkingGroup, item: 
 
 
 async def record_action(session: AsyncSession, group: WorkingGroup, author: Person,
-                        owner: Person, due: date, text: str, now: datetime) -> ActionItem:
+                        owner: Person, due: date, text: str, now: datetime,
+                        item_id: int | None = None) -> ActionItem:
     value = clean(text)
+    linked = await _item_id(session, group, item_id)
     if not await cal.is_member(session, group, owner):
         raise ActionError("owner_not_member", name=owner.full_name)
     try:
@@ -139,7 +153,7 @@ async def record_action(session: AsyncSession, group: WorkingGroup, author: Pers
         occ = None
     item = ActionItem(group_id=group.id, meeting_id=occ.meeting.id if occ else None,
                       occurrence=occ.key if occ else None, owner_id=owner.id, due=due,
-                      text=value, created_by=author.id)
+                      text=value, created_by=author.id, item_id=linked)
     session.add(item)
     await session.flush()
     await _schedule_reminders(session, group, item, owner, now)
@@ -173,6 +187,7 @@ async def mark_done(session: AsyncSession, item: ActionItem, now: datetime) -> N
     session.add(item)
     await cancel_pending(session, key_prefix=f"action:remind:{item.id}:")
     await session.flush()
+    await concerns.action_done(session, item, now)
 
 
 async def postpone(session: AsyncSession, item: ActionItem, days: int, now: datetime) -> date:

@@ -111,6 +111,22 @@ async def propose(
     return item
 
 
+async def add_from_concern(
+    session: AsyncSession, where: Target, text: str, now: datetime
+) -> AgendaItem:
+    """An item the secretariat puts on the agenda from a concern report: accepted at once, at
+    the end of the main items, anonymous and without a proposer (nothing of the reporter)."""
+    item = AgendaItem(
+        group_id=where.group.id, meeting_id=where.occ.meeting.id, occurrence=where.occ.key,
+        text=clean(text), proposer_id=None, anonymous=True, from_concern=True,
+        status="accepted", section="main", reviewed_at=now,
+        position=await _next_position(session, where.occ.meeting.id, where.occ.key),
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
 async def finish_draft(
     session: AsyncSession, item_id: int, person: Person, anonymous: bool, now: datetime
 ) -> AgendaItem:

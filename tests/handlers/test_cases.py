@@ -52,7 +52,8 @@ async def test_reports_and_case_for_the_secretariat(tg, database, amani, reporte
     assert media_sent(tg) == [("sendPhoto", "PHOTO-1"), ("sendVoice", "VOICE-2")]
     assert not tg.api.sent("forwardMessage") and not tg.api.sent("copyMessage")
     assert [b["text"] for b in tg.last_bot_message(chat).buttons()] == [
-        "Acknowledge", "Set status", "Add an internal note", "Reply to the reporter"]
+        "Acknowledge", "Set status", "Add an internal note", "Reply to the reporter",
+        "Put on an agenda", "Outcome for the reporter"]
 
 
 async def test_actions_are_recorded_with_who_did_them(tg, database, amani, reporter,
