@@ -21,12 +21,12 @@ from bot.services import calendar as cal
 from bot.services.cochairs import SERVING
 from bot.services.recurrence import localize, to_local
 from bot.services.reports import CATEGORIES, STATUSES, SUPPRESS_BELOW
-from storage.agenda_tables import ActionItem, CochairTurn, Decision
+from storage.agenda_tables import ActionItem, AgendaItem, CochairTurn, Decision
 from storage.calendar_tables import Attendance, Meeting, MeetingException
 from storage.database import Database
 from storage.models import Membership, OutboxMessage, Person, Pillar, Role, WorkingGroup
 from storage.monthly_tables import MonthlyReportSettings
-from storage.report_tables import ReportCase
+from storage.report_tables import ConcernLink, ReportCase
 
 SEND_AT = time(8, 0)  # local time of the automatic report on the first working day
 SEND_WITHIN = timedelta(days=7)  # after downtime, still sent within a week of that day
@@ -171,6 +171,10 @@ class ConcernTable:
     by_urgency: dict[str, str]
     by_status: dict[str, str]
     trend: list[tuple[date, str]]  # per month, suppressed
+    # concerns that reached a meeting's agenda this month: current status, outcome shown or not
+    agenda_total: str = "0"
+    agenda_status: dict[str, str] = field(default_factory=dict)
+    agenda_outcome: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -398,7 +402,29 @@ async def _concerns(session: AsyncSession, group: WorkingGroup, month: date) -> 
         m = add_months(first, i)
         count = per_month[m]
         trend.append((m, f"<{SUPPRESS_BELOW}" if 0 < count < SUPPRESS_BELOW else str(count)))
-    return ConcernTable(total, total_shown, by_category, by_urgency, by_status, trend)
+    table = ConcernTable(total, total_shown, by_category, by_urgency, by_status, trend)
+    await _agenda_concerns(session, group, month, table)
+    return table
+
+
+async def _agenda_concerns(session: AsyncSession, group: WorkingGroup, month: date,
+                           table: ConcernTable) -> None:
+    """Cases on the agenda of a meeting of the month (one query), with the same suppression."""
+    start, end = bounds(month, group.timezone)
+    rows = (await session.exec(
+        select(ReportCase.id, ReportCase.status, ReportCase.outcome_shown_on)
+        .join(ConcernLink, col(ConcernLink.case_id) == col(ReportCase.id))
+        .join(AgendaItem, col(AgendaItem.id) == col(ConcernLink.item_id))
+        .where(AgendaItem.group_id == group.id,
+               AgendaItem.occurrence >= int(start.timestamp()),
+               AgendaItem.occurrence < int(end.timestamp()))
+        .distinct())).all()
+    status = Counter(state for _id, state, _shown in rows)
+    shown = Counter("shown" if day is not None else "not_shown" for _id, _state, day in rows)
+    table.agenda_status, total_s = protect({s: status[s] for s in STATUSES}, len(rows))
+    table.agenda_outcome, total_o = protect({k: shown[k] for k in ("shown", "not_shown")},
+                                            len(rows))
+    table.agenda_total = HIDDEN if HIDDEN in (total_s, total_o) else total_s
 
 
 # -- the company engagement report -------------------------------------------------------------

@@ -241,6 +241,16 @@ def monthly_tables(report: MonthlyReport, locale: str) -> dict[str, list[list[st
         + [[translate("Total", locale), "", c.total_shown]])
     tables["concerns_per_month"] = [[translate("Month", locale), translate("Reports", locale)]] + [
         [f"{m:%Y-%m}", shown] for m, shown in c.trend]
+    tables["concerns_agenda"] = (
+        [[translate("Dimension", locale), translate("Value", locale),
+          translate("Concerns", locale)]]
+        + [[translate("Status", locale), translate(STATUS_LABELS[k], locale),
+            c.agenda_status.get(k, "0")] for k in STATUSES]
+        + [[translate("Outcome", locale), translate("Shown to the reporter", locale),
+            c.agenda_outcome.get("shown", "0")],
+           [translate("Outcome", locale), translate("Not shown", locale),
+            c.agenda_outcome.get("not_shown", "0")]]
+        + [[translate("Total", locale), "", c.agenda_total]])
     return tables
 
 
@@ -351,6 +361,12 @@ def monthly_pdf(report: MonthlyReport, locale: str) -> bytes:
                        "would let a reader work a small count out from the total.", locale))
     pdf.grid(tables["concerns"], widths=(1.3, 4, 1))
     pdf.chart(concerns_chart(report, locale))
+
+    pdf.heading(translate("Concerns that reached the agenda", locale))
+    pdf.para(translate("Concern reports put on the agenda of a meeting of this month, by "
+                       "their current status and whether the reporter was shown the "
+                       "outcome; small counts are suppressed as above.", locale))
+    pdf.grid(tables["concerns_agenda"], widths=(1.3, 4, 1))
     return bytes(pdf.output())
 
 

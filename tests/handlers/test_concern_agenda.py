@@ -5,15 +5,19 @@ resolve, the outcome in the reporter's language, and refusals. Time is a control
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import csv
+import io
+import zipfile
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.delivery.sender import Sender
 from bot.delivery.worker import Delivery
-from bot.services import concerns
+from bot.services import concerns, monthly, monthly_render
 from storage.agenda_tables import ActionItem, AgendaItem, Decision
+from storage.models import WorkingGroup
 from storage.report_tables import ConcernLink, ReportCase
 from tests.report_helpers import labels, make_report, press_last
 
@@ -133,6 +137,24 @@ async def test_from_case_to_agenda_to_outcome(tg, database, clock, amani, bahati
     agenda_texts = [t for t in tg.texts(meeting_group) if SAFE in t]
     assert agenda_texts and all("#2" not in t and " 2." not in t for t in agenda_texts)
     assert "Pascal" not in group_texts and "Kamituga" not in group_texts
+
+    # the monthly report counts it among the concerns that reached the agenda, suppressed
+    async with database.session() as s:
+        group = (await s.exec(select(WorkingGroup))).one()
+        report = await monthly.build_report(s, group, date(2026, 12, 1), clock.now)
+        november = await monthly.build_report(s, group, date(2026, 11, 1), clock.now)
+    assert report.concerns.agenda_total == "<3"
+    assert report.concerns.agenda_outcome == {"shown": "<3", "not_shown": "<3"}
+    assert november.concerns.agenda_total == "0"
+    tables = monthly_render.monthly_tables(report, "en")
+    assert tables["concerns_agenda"][-1] == ["Total", "", "<3"]
+    assert "Outcome" in str(tables["concerns_agenda"]) and "#2" not in str(tables)
+    (_pdf_name, pdf), (_zip_name, archive) = monthly_render.monthly_files(report, "en")
+    assert pdf.startswith(b"%PDF")
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        name = next(n for n in files.namelist() if n.endswith("_concerns_agenda.csv"))
+        rows = list(csv.reader(io.StringIO(files.read(name).decode("utf-8-sig"))))
+    assert rows[-1] == ["Total", "", "<3"]
 
 
 async def test_warnings_then_edit_send_anyway_or_cancel(tg, database, clock, amani, reporter,
