@@ -130,6 +130,9 @@ async def test_from_case_to_agenda_to_outcome(tg, database, clock, amani, bahati
     assert "Discuté par le groupe de travail le 3 déc. 2026" in card
     assert "La société a accepté une enquête conjointe." in card
     assert "Amani" not in card and "Bahati" not in card
+    await tg.send(amani, chat, "/case 2")
+    history = tg.last_text(chat)
+    assert "outcome shown to the reporter" in history and "since" in history
 
     # nothing in the group ever names the case
     group_texts = "\n".join(tg.texts(meeting_group))
@@ -235,6 +238,14 @@ async def test_refusals_forged_data_and_other_users(tg, database, clock, amani, 
     await press_last(tg, amani, chat, "Outcome for the reporter")
     await tg.send(amani, chat, "Agreed")
     assert tg.last_text(chat).startswith("No meeting has had this case on its agenda yet")
+    await tg.press_data(amani, message, "cc:show:2:0:0")
+    assert _alert(tg) == "Write the outcome first."
+    clock.now = MEETING + timedelta(days=1)
+    await tg.send(amani, chat, "/cancel")
+    await tg.send(amani, chat, "/case 1")
+    await press_last(tg, amani, chat, "Outcome for the reporter")
+    await tg.send(amani, chat, "y" * 1001)  # case 1 never reached an agenda: length first
+    assert tg.last_text(chat) == "That is too long: at most 1000 characters."
 
 
 async def test_a_failed_commit_confirms_nothing(tg, database, clock, amani, reporter,
