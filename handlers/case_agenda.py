@@ -24,7 +24,7 @@ from bot.services.reports import ReportError, case_for, read_content
 from bot.telegram_text import split_html
 from handlers.calendar import now_of
 from handlers.case_texts import case_error_text, cb, parts_lines, unreadable_text
-from handlers.common import RouterTemplate, RowId
+from handlers.common import EpochSecond, RouterTemplate, RowId
 from handlers.report_texts import day_text, load_cipher, unavailable_text
 from storage.models import OutboxMessage, Person, WorkingGroup
 from storage.report_tables import ReportCase
@@ -41,7 +41,7 @@ class ConcernCb(CallbackData, prefix="cc"):
     a: str  # send, edit, cancel, meet, show, hide
     c: RowId  # case
     m: RowId = 0  # meeting
-    o: int = 0  # occurrence (epoch second of its original start)
+    o: EpochSecond = 0  # occurrence (epoch second of its original start)
 
 
 def _button(text: str, action: str, case: int, meeting: int = 0, occ: int = 0
