@@ -80,7 +80,7 @@ WARNING_LABELS = {
 }
 
 
-def warnings_text(found: list[concerns.Warning]) -> str:
+def warnings_text(found: list[concerns.Hint]) -> str:
     lines = [_("⚠️ This summary may identify the reporter. Check:")]
     for warning in found:
         lines.append("• " + WARNING_LABELS[warning.kind]() + ": " + escape(", ".join(

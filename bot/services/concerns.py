@@ -67,7 +67,9 @@ hadi cerca desde hacia na o epai penepene
 
 
 @dataclass(frozen=True)
-class Warning:
+class Hint:
+    """One kind of detail in a summary that could point to the reporter, and the words found."""
+
     kind: str  # one of WARNING_KINDS
     words: tuple[str, ...]
 
@@ -79,7 +81,7 @@ def _sentence_starts(text: str) -> set[int]:
     return starts
 
 
-def anonymity_warnings(summary: str, case_text: str) -> list[Warning]:
+def anonymity_warnings(summary: str, case_text: str) -> list[Hint]:
     """What in a summary could identify the reporter: phone numbers, dates, other numbers,
     names (capitalised words), places (a capitalised word after "in", "à", "kwa"...), and words
     that also occur in the case's own text."""
@@ -112,7 +114,7 @@ def anonymity_warnings(summary: str, case_text: str) -> list[Warning]:
         if len(word) >= SHARED_MIN_LETTERS and lower in case_words:
             add("shared", word)
         previous = lower
-    return [Warning(kind, tuple(words[:WORDS_SHOWN])) for kind, words in found.items() if words]
+    return [Hint(kind, tuple(words[:WORDS_SHOWN])) for kind, words in found.items() if words]
 
 
 def case_text(content: dict) -> str:
