@@ -179,15 +179,26 @@ class LinkedItem:
     actions: list[tuple[ActionItem, Person]] = field(default_factory=list)
 
 
+async def _start(session: AsyncSession, item: AgendaItem, meeting: Meeting | None
+                 ) -> datetime | None:
+    """When the item's meeting actually starts (a rescheduled occurrence keeps its key)."""
+    if meeting is None:
+        return None
+    try:
+        return (await cal.get_occurrence(session, meeting, item.occurrence)).start
+    except cal.CalendarError:
+        return None
+
+
 async def linked(session: AsyncSession, case: ReportCase) -> list[LinkedItem]:
     """The agenda items a case became, with their meeting and the decisions and actions
-    recorded for them (three queries, whatever their number)."""
+    recorded for them (three queries, and one per item for a rescheduled start)."""
     rows = (await session.exec(
         select(AgendaItem, Meeting)
         .join(ConcernLink, col(ConcernLink.item_id) == col(AgendaItem.id))
         .join(Meeting, col(Meeting.id) == col(AgendaItem.meeting_id), isouter=True)
         .where(ConcernLink.case_id == case.id).order_by(AgendaItem.id))).all()
-    found = {item.id: LinkedItem(item, meeting, cal.from_epoch(item.occurrence))
+    found = {item.id: LinkedItem(item, meeting, await _start(session, item, meeting))
              for item, meeting in rows}
     if not found:
         return []
