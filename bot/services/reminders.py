@@ -98,7 +98,9 @@ def kind_label(kind: str, locale: str) -> str:
 
 
 def person_locale(person: Person, group: WorkingGroup) -> str:
-    return pick_locale(person.language, person.telegram_language, group.language)
+    """A person's chosen language, else the group's: the app's language (often English, as
+    Telegram's apps have no Swahili or Lingala) says little about what a member reads."""
+    return pick_locale(person.language, None, group.language)
 
 
 def person_zone(person: Person | None, group: WorkingGroup) -> str:
