@@ -18,7 +18,7 @@ from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill
 from bot.i18n import N_, translate
 from bot.services import calendar as cal
-from bot.services import cochairs, reminders
+from bot.services import cochairs, reminders, words
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import find_by_username
 from bot.telegram_text import split_html
@@ -118,7 +118,10 @@ async def cochairs_command(
             return
         await _subcommand(message, session, person, group, locale, now, args)
     except cochairs.CochairError as err:
-        await message.answer(error_text(err.code, locale, **err.params))
+        params = dict(err.params)
+        if err.code == "pillar":  # the words this reader can type
+            params["pillars"] = words.pillar_words(locale)
+        await message.answer(error_text(err.code, locale, **params))
     except cal.CalendarError as err:
         await message.answer(error_text(err.code, locale, **err.params))
 
@@ -179,7 +182,8 @@ async def _policy(message: Message, session: AsyncSession, group: WorkingGroup, 
             raise cochairs.CochairError("days_range")
         await cochairs.set_policy(session, group, days=int(values[0]))
     else:
-        await cochairs.set_policy(session, group, slots=[v.lower().split("+") for v in values])
+        await cochairs.set_policy(session, group, slots=[  # pillar words of any language
+            [words.pillar_code(w) for w in v.lower().split("+")] for v in values])
     slots, days = await cochairs.policy(session, group)
     await message.answer(translate("Co-chair seats: {seats}. Invitations {days} days before.",
                                    locale, seats="; ".join(_slot_label(s) for s in slots),

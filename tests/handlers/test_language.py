@@ -94,3 +94,54 @@ async def test_a_name_that_says_working_group_is_not_prefixed_twice(tg, group_ch
     text = tg.last_text(group_chat)
     assert "<b>Groupe de travail Sud-Kivu</b>" in text
     assert "Groupe de travail Groupe de travail" not in text
+
+
+async def test_a_french_setup_gives_french_reminders_words_and_units(tg, database, group_chat):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.delivery.sender import Sender
+    from bot.delivery.worker import Delivery
+
+    tg.dispatcher["ticker"].clock = lambda: datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    claire = LocalUser(id=1010, first_name="Claire", username="claire", language_code="fr")
+    kalume = LocalUser(id=1012, first_name="Kalume", username="kalume", language_code="en")
+    tg.group_chat(group_chat, "Sud-Kivu", creator=claire)
+    tg.set_admin(group_chat, claire)
+    await tg.send(claire, group_chat, "/setup Sud-Kivu")
+    await tg.send(claire, group_chat, "/settings rappels 1 sem 1 j 1 h")
+    assert "Rappels avant chaque réunion : 1 sem, 1 j, 1 h" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings reminders 2d")  # English stays accepted
+    assert "Rappels avant chaque réunion : 2 j" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings rappels 3 semaines")
+    assert "3 sem" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings rappels 3x")
+    assert "« 3x »" in tg.last_text(group_chat) and "3 j, 1 j, 2 h" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings quorum 3 entreprise communauté")
+    assert "piliers requis : Entreprise, Communauté" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings quorum 3 armee_rouge")
+    assert "entreprise, gouvernement" in tg.last_text(group_chat)
+    await tg.send(claire, group_chat, "/settings rappels 1 j")
+    await tg.send(claire, group_chat,
+                  "/schedule 2026-12-03 10:00 | Réunion extraordinaire | Bukavu")
+    card = tg.last_bot_message(group_chat)
+    tg.private_chat(kalume)  # he opened the private chat once, without choosing a language
+    # Kalume never chose a language and his app is English: the group's French, privately too.
+    await tg.press(kalume, card, [b["text"] for b in card.buttons()][0])
+    start = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    sender = Sender(tg.bot, database, rate_limits=False)
+    assert await Delivery(database, sender).run(start - timedelta(days=1)) == 2
+    assert tg.last_text(group_chat).startswith(
+        "⏰ Rappel : Réunion extraordinaire commence dans 1\xa0jour.")
+    assert tg.last_text(kalume.id).startswith("⏰ Rappel : Réunion extraordinaire")
+
+
+async def test_swahili_member_sees_swahili_units(tg, database, amani, registered_group):
+    await tg.send(amani, registered_group, "/settings vikumbusho wiki 1 siku 1 saa 1")
+    neema = LocalUser(id=1013, first_name="Neema", username="neema", language_code="en")
+    chat = tg.private_chat(neema)
+    await tg.send(neema, chat, "/language")
+    await tg.press(neema, tg.last_bot_message(chat), "Kiswahili")
+    await tg.send(neema, registered_group, "/settings")
+    assert "wiki 1, siku 1, saa 1" in tg.last_text(registered_group)
+    await tg.send(neema, registered_group, "/settings akidi 2 jamii")
+    assert "sekretarieti" in tg.last_text(registered_group).lower()
