@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill
+from bot.formatting import colon, escape, fill
 from bot.i18n import N_, translate
 from bot.services import calendar as cal
 from bot.services import cochairs, reminders, words
@@ -87,16 +87,17 @@ async def overview(session: AsyncSession, group: WorkingGroup, locale: str, now:
         people = await cochairs.confirmed(session, occ)
         names = ", ".join(_name(p) for p in people) or translate("not confirmed yet", locale)
         lines.append(reminders.describe(occ, locale, group.timezone).split("\n")[1]
-                     + f" (#{occ.meeting.id}): " + names)
+                     + f" (#{occ.meeting.id}){colon(locale)}" + names)
     lines += ["", "<b>" + translate("Queue", locale) + "</b>"]
     for pillars in slots:
         queue = await cochairs.queue(session, group, pillars)
         order = ", ".join(_name(s.person) for s in queue) or translate("nobody eligible yet",
                                                                       locale)
-        lines.append(f"{_slot_label(pillars)}: {order}")
+        lines.append(f"{_slot_label(pillars)}{colon(locale)}{order}")
     lines += ["", "<b>" + translate("Turns so far", locale) + "</b>"]
     history = await cochairs.history(session, group)
-    lines += [f"{_name(p)}: {n}" for p, n in history] or [translate("none yet", locale)]
+    lines += ([f"{_name(p)}{colon(locale)}{n}" for p, n in history]
+              or [translate("none yet", locale)])
     lines += ["", translate("Invitations go out {days} days before each meeting. Say you are "
                             "willing to co-chair in /profile.", locale, days=days)]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import outbox
-from bot.formatting import escape, format_when
+from bot.formatting import escape, format_day, format_when
 from bot.i18n import N_, normalise_language, pick_locale, translate
 from bot.refusals import Refusal
 from bot.services import calendar as cal
@@ -112,7 +112,7 @@ ORDINAL_LABELS = {1: N_("first"), 2: N_("second"), 3: N_("third"), 4: N_("fourth
 
 def describe_rule(rule: str, locale: str) -> str:
     """A stored RRULE in words, in the reader's language ("every month on the first Tuesday")."""
-    from babel.dates import format_date, get_day_names
+    from babel.dates import get_day_names
 
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
     interval = int(parts.get("INTERVAL", "1"))
@@ -140,7 +140,7 @@ def describe_rule(rule: str, locale: str) -> str:
     if "UNTIL" in parts:
         until = datetime.strptime(parts["UNTIL"][:8], "%Y%m%d").date()
         text += ", " + translate("until {date}", locale,
-                                 date=format_date(until, "medium", locale=locale))
+                                 date=format_day(until, locale))
     return text
 
 

@@ -121,3 +121,20 @@ def test_delay_examples_in_every_language_work_when_typed(locale):
     assert reminders.parse_offsets(" ".join(text.split("/settings ", 1)[1].split()[1:])) == [
         4320, 1440, 120]
     assert reminders.format_offsets([4320, 1440, 120], locale) in text
+
+
+def test_lingala_dates_have_month_names_people_read():
+    from bot.formatting import format_day, format_when
+
+    instant = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    shown = format_when(instant, "ln", ZONE)
+    assert "dsb" not in shown and "sánzá ya zómi na míbalé" in shown and "10:00" in shown
+    assert format_day(datetime(2026, 11, 3), "ln") == "3 sánzá ya zómi na mɔ̌kɔ́ 2026"
+    assert format_day(datetime(2026, 12, 3), "fr") == "3 déc. 2026"  # others keep Babel's
+
+
+def test_a_label_and_its_value_follow_french_spacing():
+    from bot.formatting import colon
+
+    assert f"Entreprise{colon('fr')}John" == "Entreprise\u202f: John"
+    assert f"Company{colon('en')}John" == "Company: John"
