@@ -145,3 +145,13 @@ async def test_swahili_member_sees_swahili_units(tg, database, amani, registered
     assert "wiki 1, siku 1, saa 1" in tg.last_text(registered_group)
     await tg.send(neema, registered_group, "/settings akidi 2 jamii")
     assert "sekretarieti" in tg.last_text(registered_group).lower()
+
+
+@pytest.mark.usefixtures("fresh_report_keys")
+async def test_the_report_language_list_and_language_list_have_one_order(tg, reporter):
+    chat = tg.private_chat(reporter)
+    await tg.send(reporter, chat, "/language")
+    chosen = [b["text"] for b in tg.last_bot_message(chat).buttons()]
+    await tg.send(reporter, chat, "/report")
+    report = [b["text"] for b in tg.last_bot_message(chat).buttons()]
+    assert chosen == list(NAMES.values()) == report[:5]
