@@ -11,14 +11,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import LANGUAGE_NAMES, CatalogI18n, _, translate
+from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, translate
 from bot.services.people import ProfileError, set_language
 from handlers.common import RouterTemplate
 from storage.models import Person
 
 router = RouterTemplate("language")
 
-CHOOSE = "Choose your language"
+CHOOSE = N_("Choose your language")
 
 
 class LanguageCb(CallbackData, prefix="lang"):
