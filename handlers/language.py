@@ -11,7 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, translate
+from bot.i18n import LANGUAGE_NAMES, N_, CatalogI18n, _, current_locale, translate
 from bot.services.people import ProfileError, set_language
 from handlers.common import RouterTemplate
 from storage.models import Person
@@ -47,9 +47,11 @@ def never_chose(person: Person | None) -> bool:
 
 
 def offer_text() -> str:
-    """"Choose your language" in every language, whatever the app's language is."""
-    lines = dict.fromkeys(translate(CHOOSE, code) for code in LANGUAGE_NAMES)
-    return " / ".join(lines)
+    """"Choose your language" in the reader's language first, then in the others (English only
+    for someone who reads it already: every app offers that), whatever the app's language."""
+    reader = current_locale()
+    codes = [reader, *(c for c in LANGUAGE_NAMES if c not in {reader, "en"})]
+    return " / ".join(dict.fromkeys(translate(CHOOSE, code) for code in codes))
 
 
 def _never_chose_filter(message: Message, person: Person | None = None) -> bool:
