@@ -91,7 +91,13 @@ async def language_chosen(
         if callback_data.first:
             text += "\n" + _("You can change it at any time with /language. Send /help to see "
                              "what I can do.")
-        if isinstance(query.message, Message) and query.message.chat.type == "private":
+        if callback_data.first and isinstance(query.message, Message) \
+                and query.message.chat.type == "private":
+            # The offer came with a greeting or an answer: that text stays, the buttons go.
+            await query.message.edit_reply_markup(reply_markup=None)
+            await query.message.answer(text)
+            await query.answer()
+        elif isinstance(query.message, Message) and query.message.chat.type == "private":
             await query.message.edit_text(text)
             await query.answer()
         else:

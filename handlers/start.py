@@ -57,9 +57,11 @@ async def start_private(
     greeting = _("Hello {name}! I help security and human rights working groups with their "
                  "meetings, members and good practice.").format(name=name)
     body = await help_text(message, bot, locale, None, None, session, person)
-    await message.answer(f"{greeting}\n\n{body}")
     if never_chose(person):  # first contact: the five languages, one tap away
-        await message.answer(offer_text(), reply_markup=language_keyboard(first=True))
+        await message.answer(f"{greeting}\n\n{body}\n\n{offer_text()}",
+                             reply_markup=language_keyboard(first=True))
+        return
+    await message.answer(f"{greeting}\n\n{body}")
 
 
 @router.message(Command("start", "help"))

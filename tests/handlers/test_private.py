@@ -20,7 +20,7 @@ async def _person(database, telegram_id) -> Person:
 async def test_start_greets_and_lists_private_commands(tg, amani):
     chat = tg.private_chat(amani)
     await tg.send(amani, chat, "/start")
-    text = tg.texts(chat)[-2]
+    text = tg.last_text(chat)
     assert text.startswith("Hello Amani!")
     for command in ("/profile", "/language", "/groups", "/help"):
         assert command in text
