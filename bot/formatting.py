@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from babel.numbers import format_decimal
 
 TELEGRAM_TEXT_LIMIT = 4096
+
+# Babel's abbreviated Lingala months ("dsb", "nvb") are not words people read: Lingala dates are
+# written with the full month name.
+FULL_MONTHS = {"ln"}
+
+
+def format_day(day: date | datetime, locale: str, fmt: str = "medium") -> str:
+    """A date in the reader's language, with full month names where the abbreviations are
+    unreadable."""
+    if fmt == "medium" and locale in FULL_MONTHS:
+        return format_date(day, "d MMMM y", locale=locale)
+    return format_date(day, fmt, locale=locale)
+
+
+def colon(locale: str) -> str:
+    """What follows a label: French puts a narrow no-break space before the colon."""
+    return "\u202f: " if locale == "fr" else ": "
 
 
 def format_when(instant: datetime, locale: str, zone: str, fmt: str = "medium") -> str:
@@ -19,7 +36,7 @@ def format_when(instant: datetime, locale: str, zone: str, fmt: str = "medium") 
         instant = instant.replace(tzinfo=UTC)
     local = instant.astimezone(ZoneInfo(zone))
     pattern = str(get_datetime_format(fmt, locale=locale))
-    return pattern.replace("{1}", format_date(local, fmt, locale=locale)).replace(
+    return pattern.replace("{1}", format_day(local, locale, fmt)).replace(
         "{0}", format_time(local, "short", locale=locale))
 
 

@@ -24,12 +24,14 @@ from bot.config import DEFAULT_LANGUAGE, LANGUAGES
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
+# Every list of languages (first contact, /language, /profile, a group's language, a report's
+# language) shows them in this one order: the languages of eastern DR Congo first.
 LANGUAGE_NAMES = {
-    "en": "English",
-    "fr": "Français",
     "sw": "Kiswahili",
-    "es": "Español",
+    "fr": "Français",
     "ln": "Lingála",
+    "en": "English",
+    "es": "Español",
 }
 
 

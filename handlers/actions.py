@@ -9,12 +9,11 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from babel.dates import format_date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill
+from bot.formatting import escape, fill, format_day
 from bot.i18n import N_, translate
 from bot.services import actions, reminders
 from bot.services.people import find_by_username
@@ -69,7 +68,7 @@ def _name(person: Person) -> str:
 
 
 def _day(day: date, locale: str) -> str:
-    return format_date(day, format="medium", locale=locale)
+    return format_day(day, locale)
 
 
 def item_line(item: ActionItem, owner: Person, locale: str) -> str:

@@ -10,18 +10,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.scheduler import Ticker
 from bot.i18n import _
 from bot.services import calendar as cal
-from bot.services import reminders
+from bot.services import reminders, words
 from bot.services.groups import groups_of, is_secretariat
 from handlers.calendar import error_text, now_of
 from handlers.common import RouterTemplate, pillar_label, require_registered
-from storage.models import Membership, Person, Pillar, WorkingGroup
+from storage.models import Membership, Person, WorkingGroup
 
 router = RouterTemplate("calendar_settings")
 
 
 
 def _settings_summary(settings, locale: str) -> str:
-    offsets = reminders.format_offsets(settings.reminder_offsets) or "-"
+    offsets = reminders.format_offsets(settings.reminder_offsets, locale) or "-"
     lines = [_("Reminders before each meeting: {offsets}").format(offsets=offsets)]
     if settings.quorum_min or settings.quorum_pillars:
         pillars = ", ".join(pillar_label(p) for p in settings.quorum_pillars) or "-"
@@ -43,26 +43,28 @@ async def calendar_settings(
     if not await require_registered(message, group):
         return
     settings = await cal.get_settings(session, group)
-    words = (command.args or "").split()
-    if not words:
+    args = (command.args or "").split()
+    if not args:
         await message.answer(_settings_summary(settings, locale))
         return
     if not is_secretariat(membership):
         await message.answer(_("Only the secretariat can change the settings."))
         return
-    topic, rest = words[0].lower(), words[1:]
+    # Topic, "off" and pillar names are read in every language (`/settings rappels 3 j 2 h`).
+    topic, rest = words.topic(args[0]), args[1:]
+    off = len(rest) == 1 and words.is_off(rest[0])
     try:
         if topic == "reminders":
-            offsets = [] if rest == ["off"] else reminders.parse_offsets(" ".join(rest))
+            offsets = [] if off else reminders.parse_offsets(" ".join(rest))
             settings.reminder_offsets = offsets
             await cal.save_settings(session, settings)
             await reminders.sync_group(session, group, now_of(ticker))
         elif topic == "quorum":
-            if rest == ["off"] or not rest:
+            if off or not rest:
                 settings = await cal.set_quorum(session, group, None, [])
             else:
                 number = next((w for w in rest if w.isdecimal()), None)
-                pillars = [w.lower() for w in rest if not w.isdecimal()]
+                pillars = [words.pillar_code(w.lower()) for w in rest if not w.isdecimal()]
                 settings = await cal.set_quorum(session, group, int(number) if number else None,
                                                 pillars)
         else:
@@ -71,7 +73,7 @@ async def calendar_settings(
     except (reminders.OffsetError, cal.CalendarError) as err:
         params = dict(err.params)
         if err.code == "quorum_pillar":
-            params["pillars"] = ", ".join(p.value for p in Pillar)
+            params["pillars"] = words.pillar_words(locale)
         await message.answer(error_text(err.code, **params))
         return
     await message.answer(_("Saved.") + "\n" + _settings_summary(settings, locale))

@@ -9,7 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.formatting import escape, format_when
+from bot.formatting import colon, escape, format_when
 from bot.i18n import LANGUAGE_NAMES, _, translate
 from bot.services import concerns
 from bot.services.report_crypto import ReportCipher, ReportUnreadable
@@ -215,9 +215,10 @@ def stats_text(stats: MonthlyStats, group: WorkingGroup, locale: str) -> str:
             month=month, total=escape(shown.total))]
         for category in CATEGORIES:
             if category in shown.by_category:
-                lines.append(f"  {category_label(category, locale)}: "
+                lines.append(f"  {category_label(category, locale)}{colon(locale)}"
                              f"{shown.by_category[category]}")
-        statuses = [f"{status_label(s, locale)}: {shown.by_status[s]}" for s in STATUSES
+        statuses = [f"{status_label(s, locale)}{colon(locale)}{shown.by_status[s]}"
+                    for s in STATUSES
                     if s in shown.by_status]
         if statuses:
             lines.append("  " + _("Status: {status}").format(status="; ".join(statuses)))

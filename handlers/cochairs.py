@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
-from bot.formatting import escape, fill
+from bot.formatting import colon, escape, fill
 from bot.i18n import N_, translate
 from bot.services import calendar as cal
-from bot.services import cochairs, reminders
+from bot.services import cochairs, reminders, words
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import find_by_username
 from bot.telegram_text import split_html
@@ -87,16 +87,17 @@ async def overview(session: AsyncSession, group: WorkingGroup, locale: str, now:
         people = await cochairs.confirmed(session, occ)
         names = ", ".join(_name(p) for p in people) or translate("not confirmed yet", locale)
         lines.append(reminders.describe(occ, locale, group.timezone).split("\n")[1]
-                     + f" (#{occ.meeting.id}): " + names)
+                     + f" (#{occ.meeting.id}){colon(locale)}" + names)
     lines += ["", "<b>" + translate("Queue", locale) + "</b>"]
     for pillars in slots:
         queue = await cochairs.queue(session, group, pillars)
         order = ", ".join(_name(s.person) for s in queue) or translate("nobody eligible yet",
                                                                       locale)
-        lines.append(f"{_slot_label(pillars)}: {order}")
+        lines.append(f"{_slot_label(pillars)}{colon(locale)}{order}")
     lines += ["", "<b>" + translate("Turns so far", locale) + "</b>"]
     history = await cochairs.history(session, group)
-    lines += [f"{_name(p)}: {n}" for p, n in history] or [translate("none yet", locale)]
+    lines += ([f"{_name(p)}{colon(locale)}{n}" for p, n in history]
+              or [translate("none yet", locale)])
     lines += ["", translate("Invitations go out {days} days before each meeting. Say you are "
                             "willing to co-chair in /profile.", locale, days=days)]
     return "\n".join(lines)
@@ -118,7 +119,10 @@ async def cochairs_command(
             return
         await _subcommand(message, session, person, group, locale, now, args)
     except cochairs.CochairError as err:
-        await message.answer(error_text(err.code, locale, **err.params))
+        params = dict(err.params)
+        if err.code == "pillar":  # the words this reader can type
+            params["pillars"] = words.pillar_words(locale)
+        await message.answer(error_text(err.code, locale, **params))
     except cal.CalendarError as err:
         await message.answer(error_text(err.code, locale, **err.params))
 
@@ -179,7 +183,8 @@ async def _policy(message: Message, session: AsyncSession, group: WorkingGroup, 
             raise cochairs.CochairError("days_range")
         await cochairs.set_policy(session, group, days=int(values[0]))
     else:
-        await cochairs.set_policy(session, group, slots=[v.lower().split("+") for v in values])
+        await cochairs.set_policy(session, group, slots=[  # pillar words of any language
+            [words.pillar_code(w) for w in v.lower().split("+")] for v in values])
     slots, days = await cochairs.policy(session, group)
     await message.answer(translate("Co-chair seats: {seats}. Invitations {days} days before.",
                                    locale, seats="; ".join(_slot_label(s) for s in slots),

@@ -7,6 +7,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import _
 from handlers.common import RouterTemplate
+from handlers.language import language_keyboard, never_chose, offer_text
+from storage.models import Person
 
 router = RouterTemplate("fallback")
 
@@ -31,8 +33,13 @@ async def unknown_command(message: Message, bot: Bot) -> None:
 
 
 @router.message(F.chat.type == "private")
-async def private_text(message: Message) -> None:
-    await message.answer(_("I did not understand that. Send /help to see what I can do."))
+async def private_text(message: Message, person: Person | None) -> None:
+    text = _("I did not understand that. Send /help to see what I can do.")
+    if never_chose(person):  # a first private message: offer the five languages too
+        await message.answer(f"{text}\n\n{offer_text()}",
+                             reply_markup=language_keyboard(first=True))
+        return
+    await message.answer(text)
 
 
 @router.callback_query()

@@ -7,10 +7,9 @@ from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from babel.dates import format_date
 
 from bot.config import Settings
-from bot.formatting import escape, fill
+from bot.formatting import escape, fill, format_day
 from bot.i18n import N_, _, current_locale, translate
 from bot.services.report_crypto import ReportCipher, ReportKeyError, get_cipher
 from bot.services.report_drafts import preview
@@ -50,7 +49,7 @@ def status_label(status: str, locale: str) -> str:
 
 
 def day_text(day: date, locale: str) -> str:
-    return format_date(day, "medium", locale=locale)
+    return format_day(day, locale)
 
 
 class ReportCb(CallbackData, prefix="rp"):

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.formatting import escape, format_zone
-from bot.i18n import LANGUAGE_NAMES, _, pick_locale
+from bot.i18n import LANGUAGE_NAMES, _, pick_locale, translate
 from bot.services.groups import (
     GroupError,
     is_secretariat,
@@ -43,6 +43,16 @@ class GroupSettingsCb(CallbackData, prefix="gs"):
     value: str = ""
 
 
+def card_title(name: str) -> str:
+    """"Working group NAME", without saying it twice when the name already does ("Groupe de
+    travail Sud-Kivu" stays as it is, in whatever language it was written)."""
+    folded = name.casefold()
+    if any(folded.startswith(translate("Working group", code).casefold())
+           for code in LANGUAGE_NAMES):
+        return f"<b>{escape(name)}</b>"
+    return _("Working group <b>{name}</b>").format(name=escape(name))
+
+
 async def settings_card(session: AsyncSession, group: WorkingGroup, locale: str) -> str:
     secretariat = [
         escape(person.full_name)
@@ -51,7 +61,7 @@ async def settings_card(session: AsyncSession, group: WorkingGroup, locale: str)
     ]
     return "\n".join(
         [
-            _("Working group <b>{name}</b>").format(name=escape(group.name)),
+            card_title(group.name),
             _("Level: {level}").format(level=level_label(group.level)),
             _("Time zone: {zone}").format(zone=format_zone(group.timezone, locale)),
             _("Default language: {language}").format(language=LANGUAGE_NAMES[group.language]),
@@ -63,7 +73,18 @@ async def settings_card(session: AsyncSession, group: WorkingGroup, locale: str)
     )
 
 
-def settings_keyboard(field: str = "") -> InlineKeyboardMarkup:
+def language_buttons(current: str) -> list[list[InlineKeyboardButton]]:
+    """The group's language, changed with one tap (the current one is ticked)."""
+    buttons = [
+        InlineKeyboardButton(
+            text=f"✓ {name}" if code == current else name,
+            callback_data=GroupSettingsCb(field="language", value=code).pack())
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    return [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+
+
+def settings_keyboard(field: str = "", language: str = "") -> InlineKeyboardMarkup:
     if field == "level":
         rows = [
             [InlineKeyboardButton(
@@ -80,14 +101,12 @@ def settings_keyboard(field: str = "") -> InlineKeyboardMarkup:
             for code, name in LANGUAGE_NAMES.items()
         ]
     else:
-        return InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(
+        return InlineKeyboardMarkup(inline_keyboard=[
+            [InlineKeyboardButton(
                 text=_("Level"), callback_data=GroupSettingsCb(field="level").pack()
-            ),
-            InlineKeyboardButton(
-                text=_("Language"), callback_data=GroupSettingsCb(field="language").pack()
-            ),
-        ]])
+            )],
+            *language_buttons(language),
+        ])
     rows.append([InlineKeyboardButton(
         text=_("Back"), callback_data=GroupSettingsCb(field="back").pack()
     )])
@@ -157,7 +176,8 @@ async def setup(
             await update_group(session, group, name=request.name, timezone=request.timezone)
         intro = ""
     card = await settings_card(session, group, locale)
-    await message.answer(f"{intro}\n\n{card}" if intro else card, reply_markup=settings_keyboard())
+    await message.answer(f"{intro}\n\n{card}" if intro else card,
+                         reply_markup=settings_keyboard(language=group.language))
 
 
 @router.callback_query(GroupSettingsCb.filter())
@@ -190,6 +210,6 @@ async def settings_pressed(
             await query.answer(_("This button is not valid any more."), show_alert=True)
             return
     await edit_in_place(query.message, await settings_card(session, group, locale),
-                        settings_keyboard())
+                        settings_keyboard(language=group.language))
     await query.answer(_("Saved.") if value else None)
 

@@ -12,6 +12,7 @@ from bot.i18n import _, translate
 from bot.services.groups import groups_of, is_secretariat
 from handlers.commands import visible_commands
 from handlers.common import RouterTemplate, is_chat_admin
+from handlers.language import language_keyboard, never_chose, offer_text
 from storage.models import Membership, Person, WorkingGroup
 
 router = RouterTemplate("start")
@@ -56,6 +57,10 @@ async def start_private(
     greeting = _("Hello {name}! I help security and human rights working groups with their "
                  "meetings, members and good practice.").format(name=name)
     body = await help_text(message, bot, locale, None, None, session, person)
+    if never_chose(person):  # first contact: the five languages, one tap away
+        await message.answer(f"{greeting}\n\n{body}\n\n{offer_text()}",
+                             reply_markup=language_keyboard(first=True))
+        return
     await message.answer(f"{greeting}\n\n{body}")
 
 

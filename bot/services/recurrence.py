@@ -86,6 +86,8 @@ class Recurrence:
 
 def looks_recurring(text: str) -> bool:
     words = _fold(text).split()
+    if words[:1] == ["mokolo"] and "nyonso" not in words and words.count("mokolo") < 2:
+        return False  # "mokolo ya mibale ekoya" is one day (next Tuesday), not every Tuesday
     return bool(words) and (
         words[0] in EVERY_WORDS | QUARTER_WORDS | {"weekly", "monthly", "hebdomadaire", "semanal"}
     )

@@ -14,7 +14,6 @@ grace period ago is sent with a note that it is late, an older one is skipped an
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,10 +22,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery import outbox
-from bot.formatting import escape, format_when
-from bot.i18n import N_, pick_locale, translate
+from bot.formatting import escape, format_day, format_when
+from bot.i18n import N_, normalise_language, pick_locale, translate
 from bot.refusals import Refusal
 from bot.services import calendar as cal
+from bot.services import words
 from storage.calendar_tables import (
     CalendarSettings,
     Meeting,
@@ -45,10 +45,8 @@ HORIZON = timedelta(days=60)
 GRACE = timedelta(minutes=30)
 LATE_AFTER = timedelta(minutes=5)
 HORIZON_EVERY = timedelta(hours=1)
-MAX_OFFSETS = 5
-MAX_OFFSET_MINUTES = 60 * 24 * 60
-UNITS = {"m": 1, "min": 1, "h": 60, "d": 60 * 24, "j": 60 * 24, "w": 60 * 24 * 7}
-OFFSET_RE = re.compile(r"^(\d{1,4})\s*(m|min|h|d|j|w)$")
+MAX_OFFSETS = words.MAX_OFFSETS
+MAX_OFFSET_MINUTES = words.MAX_OFFSET_MINUTES
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 KIND_LABELS = {
@@ -64,33 +62,20 @@ class OffsetError(Refusal):
 
 
 def parse_offsets(text: str) -> list[int]:
-    """`3d 1d 2h` (also `30m`, `1w`, French `j`) as minutes before the start, largest first."""
-    words = text.lower().replace(",", " ").split()
-    if not words:
-        raise OffsetError("offsets_empty")
-    if len(words) > MAX_OFFSETS:
-        raise OffsetError("offsets_many", max=MAX_OFFSETS)
-    minutes = set()
-    for word in words:
-        match = OFFSET_RE.match(word)
-        if not match:
-            raise OffsetError("offset_bad", value=word)
-        value = int(match.group(1)) * UNITS[match.group(2)]
-        if not 0 < value <= MAX_OFFSET_MINUTES:
-            raise OffsetError("offset_range", value=word)
-        minutes.add(value)
-    return sorted(minutes, reverse=True)
+    """Reminder delays as minutes before the start, largest first, in any language's words
+    (`3d 1d 2h`, `1w, 30m`, `3 j 2 h`, `wiki 1 siku 1`): see `bot.services.words`."""
+    try:
+        return words.parse_offsets(text)
+    except words.OffsetWordsError as err:
+        raise OffsetError(err.code, **err.params) from None
 
 
-def format_offset(minutes: int) -> str:
-    for unit, size in (("w", 60 * 24 * 7), ("d", 60 * 24), ("h", 60)):
-        if minutes % size == 0:
-            return f"{minutes // size}{unit}"
-    return f"{minutes}m"
+def format_offset(minutes: int, locale: str = "en") -> str:
+    return words.format_offset(minutes, locale)
 
 
-def format_offsets(offsets: list[int]) -> str:
-    return " ".join(format_offset(m) for m in offsets)
+def format_offsets(offsets: list[int], locale: str = "en") -> str:
+    return words.format_offsets(offsets, locale)
 
 
 def kind_label(kind: str, locale: str) -> str:
@@ -98,7 +83,11 @@ def kind_label(kind: str, locale: str) -> str:
 
 
 def person_locale(person: Person, group: WorkingGroup) -> str:
-    return pick_locale(person.language, person.telegram_language, group.language)
+    """A person's chosen language, else their app's unless it is English, else the group's.
+    Telegram's apps have no Swahili or Lingala, so an English app says little about what a
+    member who never chose reads; a French or Spanish app was chosen by its owner."""
+    app = normalise_language(person.telegram_language)
+    return pick_locale(person.language, None if app == "en" else app, group.language)
 
 
 def person_zone(person: Person | None, group: WorkingGroup) -> str:
@@ -123,7 +112,7 @@ ORDINAL_LABELS = {1: N_("first"), 2: N_("second"), 3: N_("third"), 4: N_("fourth
 
 def describe_rule(rule: str, locale: str) -> str:
     """A stored RRULE in words, in the reader's language ("every month on the first Tuesday")."""
-    from babel.dates import format_date, get_day_names
+    from babel.dates import get_day_names
 
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
     interval = int(parts.get("INTERVAL", "1"))
@@ -151,7 +140,7 @@ def describe_rule(rule: str, locale: str) -> str:
     if "UNTIL" in parts:
         until = datetime.strptime(parts["UNTIL"][:8], "%Y%m%d").date()
         text += ", " + translate("until {date}", locale,
-                                 date=format_date(until, "medium", locale=locale))
+                                 date=format_day(until, locale))
     return text
 
 

@@ -27,7 +27,7 @@ async def test_setup_by_creator_registers_group_with_admins_as_secretariat(
     roles = {m.role for m in await _rows(database, Membership)}
     assert roles == {"secretariat"}
     buttons = [b["text"] for b in tg.last_bot_message(group_chat).buttons()]
-    assert buttons == ["Level", "Language"]
+    assert buttons == ["Level", "Kiswahili", "Français", "Lingála", "✓ English", "Español"]
 
 
 async def test_setup_uses_configured_default_zone(tg, database, amani, group_chat):
@@ -61,8 +61,7 @@ async def test_setup_again_shows_and_edits_settings(tg, database, amani, registe
     assert [b["text"] for b in card.buttons()] == [
         "National", "Provincial", "Local", "Operational", "Back"]
     await tg.press(amani, card, "Provincial")
-    await tg.press(amani, tg.last_bot_message(registered_group), "Language")
-    await tg.press(amani, tg.last_bot_message(registered_group), "Français")
+    await tg.press(amani, tg.last_bot_message(registered_group), "Français")  # one tap
     [group] = await _rows(database, WorkingGroup)
     assert (group.name, group.timezone, group.level, group.language) == (
         "Sud-Kivu", "Africa/Kinshasa", "provincial", "fr")
@@ -201,7 +200,8 @@ async def test_a_french_secretariat_registers_a_french_group(tg, database, group
     assert group.language == "fr"
     card = tg.last_bot_message(group_chat)
     assert "Langue par défaut : Français" in card.text
-    assert [b["text"] for b in card.buttons()] == ["Niveau", "Langue"]  # the one-tap change
+    assert [b["text"] for b in card.buttons()] == [  # the one-tap change
+        "Niveau", "Kiswahili", "✓ Français", "Lingála", "English", "Español"]
     # A member who never chose a language reads the group's, not their app's English.
     kalume = LocalUser(id=1012, first_name="Kalume", username="kalume", language_code="en")
     await tg.send(kalume, group_chat, "/members")
