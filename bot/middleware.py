@@ -34,7 +34,7 @@ from bot.i18n import CatalogI18n, pick_locale
 from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
 from bot.response_types import keep_response_types
 from bot.services.groups import ensure_member, get_group, get_membership
-from bot.services.people import get_person, touch_person
+from bot.services.people import get_person, note_private_chat, touch_person
 from bot.services.reminders import resume_reminders
 from bot.services.updates import claim_update
 from handlers.common import identity_of
@@ -206,11 +206,13 @@ class ContextMiddleware(BaseMiddleware):
                 person = await get_person(session, user.id)  # read only
             else:
                 person = await touch_person(session, identity_of(user), create=in_group)
-            if person is not None and person.blocked_bot_at is not None and not in_group \
-                    and not reporting:
+            if person is not None and not in_group and not reporting:
                 ticker = data.get("ticker")
                 now = ticker.clock() if ticker is not None else utcnow()
-                await resume_reminders(session, person, now)  # they unblocked the bot
+                if chat is not None and chat.type == "private":
+                    await note_private_chat(session, person, now)  # the bot may write there
+                if person.blocked_bot_at is not None:
+                    await resume_reminders(session, person, now)  # they unblocked the bot
         if chat is not None and chat.type in GROUP_CHAT_TYPES:
             group = await get_group(session, chat.id)
         if group is not None and person is not None:

@@ -1,4 +1,5 @@
-"""meeting numbers per group: a group's meetings are numbered 1, 2, 3 in that group
+"""meeting numbers per group: a group's meetings are numbered 1, 2, 3 in that group; whether
+a person has a private chat with the bot, and whether they were told it is needed
 
 Revision ID: 0012_group_numbers
 Revises: 0009_monthly_report
@@ -15,6 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('person', sa.Column('private_chat_at', sa.DateTime(timezone=True),
+                                      nullable=True))
+    op.add_column('person', sa.Column('private_hint_at', sa.DateTime(timezone=True),
+                                      nullable=True))
     op.add_column('meeting', sa.Column('number', sa.Integer(), nullable=True))
     # Existing meetings keep their order of creation within their group.
     op.execute(
@@ -30,3 +35,6 @@ def downgrade() -> None:
     with op.batch_alter_table('meeting') as batch:
         batch.drop_constraint('uq_meeting_group_number', type_='unique')
         batch.drop_column('number')
+    with op.batch_alter_table('person') as batch:
+        batch.drop_column('private_hint_at')
+        batch.drop_column('private_chat_at')
