@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -33,7 +34,7 @@ from bot.i18n import CatalogI18n, pick_locale
 from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
 from bot.response_types import keep_response_types
 from bot.services.groups import ensure_member, get_group, get_membership
-from bot.services.people import get_person, touch_person
+from bot.services.people import get_person, note_private_chat, touch_person
 from bot.services.reminders import resume_reminders
 from bot.services.updates import claim_update
 from handlers.common import identity_of
@@ -105,6 +106,26 @@ def ensure_commit_before_reply(bot: Bot) -> None:
         session._wgbot_commit_before_reply = True
 
 
+_COMMAND_HEAD = re.compile(r"/([A-Za-z0-9_]{1,64})(?=$|[@\s])")
+
+
+def normalise_command(update: TelegramObject) -> TelegramObject:
+    """The update with its command in lower case (`/Calendar`, `/CALENDAR@Bot` from a keyboard
+    that capitalises the first letter, or a caps-lock): routing, and every check of the text,
+    then sees `/calendar`. Only the command's name changes; its arguments keep their case."""
+    if not isinstance(update, Update) or update.message is None:
+        return update
+    text = update.message.text
+    if not text or not text.startswith("/"):
+        return update
+    head = _COMMAND_HEAD.match(text)
+    if head is None or head.group(1) == head.group(1).lower():
+        return update
+    lowered = "/" + head.group(1).lower() + text[head.end():]
+    message = update.message.model_copy(update={"text": lowered})
+    return update.model_copy(update={"message": message})
+
+
 def _is_group_command(update: Update) -> bool:
     message = update.message
     if message is not None and message.text:
@@ -156,6 +177,7 @@ class ContextMiddleware(BaseMiddleware):
         bot = data.get("bot")
         if bot is not None:
             ensure_commit_before_reply(bot)
+        event = normalise_command(event)
         async with self.database.session() as session:
             pending = _Pending(session)
             token = _pending.set(pending)
@@ -184,11 +206,13 @@ class ContextMiddleware(BaseMiddleware):
                 person = await get_person(session, user.id)  # read only
             else:
                 person = await touch_person(session, identity_of(user), create=in_group)
-            if person is not None and person.blocked_bot_at is not None and not in_group \
-                    and not reporting:
+            if person is not None and not in_group and not reporting:
                 ticker = data.get("ticker")
                 now = ticker.clock() if ticker is not None else utcnow()
-                await resume_reminders(session, person, now)  # they unblocked the bot
+                if chat is not None and chat.type == "private":
+                    await note_private_chat(session, person, now)  # the bot may write there
+                if person.blocked_bot_at is not None:
+                    await resume_reminders(session, person, now)  # they unblocked the bot
         if chat is not None and chat.type in GROUP_CHAT_TYPES:
             group = await get_group(session, chat.id)
         if group is not None and person is not None:

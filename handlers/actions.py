@@ -16,6 +16,7 @@ from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill, format_day
 from bot.i18n import N_, translate
 from bot.services import actions, reminders
+from bot.services.groups import groups_of
 from bot.services.people import find_by_username
 from bot.telegram_text import split_html
 from handlers.calendar import now_of
@@ -151,15 +152,22 @@ async def list_actions(
             return
         rows = await actions.open_items(session, group)
         title = translate("Open action items", locale)
-    lines = [f"<b>{title}</b>"] + [item_line(i, p, locale) for i, p in rows]
+    # /actions mine gathers every group's items: each is labelled with its group.
+    names = {g.id: g.name for g, _m in await groups_of(session, person)} \
+        if mine and person is not None else {}
+
+    def line(item: ActionItem, owner: Person) -> str:
+        label = names.get(item.group_id)
+        return (f"[{escape(label)}] " if label else "") + item_line(item, owner, locale)
+
+    lines = [f"<b>{title}</b>"] + [line(i, p) for i, p in rows]
     if not rows:
         lines.append(translate("None.", locale))
     for part in split_html("\n".join(lines)):
         await message.answer(part)
     if mine:
         for item, owner in rows:
-            await message.answer(item_line(item, owner, locale),
-                                 reply_markup=owner_keyboard(item, locale))
+            await message.answer(line(item, owner), reply_markup=owner_keyboard(item, locale))
 
 
 @router.message(Command("summary"))

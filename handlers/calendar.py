@@ -234,7 +234,7 @@ async def calendar_page(
     lines = [_("Coming meetings of <b>{group}</b>:").format(group=escape(group.name))]
     for occ in items:
         tally = await cal.counts(session, occ.meeting, occ.key)
-        line = (f"\n<b>{escape(occ.title)}</b> - /meeting {occ.meeting.id}"
+        line = (f"\n<b>{escape(occ.title)}</b> - /meeting {occ.meeting.number}"
                 + (" 🔁" if occ.meeting.rrule else "")
                 + "\n🗓 " + format_when(occ.start, locale, zone))
         if occ.place:

@@ -87,7 +87,7 @@ async def overview(session: AsyncSession, group: WorkingGroup, locale: str, now:
         people = await cochairs.confirmed(session, occ)
         names = ", ".join(_name(p) for p in people) or translate("not confirmed yet", locale)
         lines.append(reminders.describe(occ, locale, group.timezone).split("\n")[1]
-                     + f" (#{occ.meeting.id}){colon(locale)}" + names)
+                     + f" (#{occ.meeting.number}){colon(locale)}" + names)
     lines += ["", "<b>" + translate("Queue", locale) + "</b>"]
     for pillars in slots:
         queue = await cochairs.queue(session, group, pillars)

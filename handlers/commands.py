@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rapidfuzz import fuzz, process
+
 from bot.i18n import N_, translate
 
 
@@ -41,11 +43,11 @@ COMMANDS: list[CommandInfo] = [
                 private=False, group=True, audience=Audience.SECRETARIAT),
     CommandInfo("revoke", N_("Take the secretariat role back: /revoke @user"),
                 private=False, group=True, audience=Audience.SECRETARIAT),
-    CommandInfo("calendar", N_("Coming meetings of this working group"), private=False,
+    CommandInfo("calendar", N_("Coming meetings of this working group"), private=True,
                 group=True, audience=Audience.MEMBER),
     CommandInfo("meeting", N_("One meeting's card with RSVP buttons: /meeting N"),
-                private=False, group=True, audience=Audience.MEMBER),
-    CommandInfo("ics", N_("The group's calendar as an .ics file"), private=False, group=True,
+                private=True, group=True, audience=Audience.MEMBER),
+    CommandInfo("ics", N_("The group's calendar as an .ics file"), private=True, group=True,
                 audience=Audience.MEMBER),
     CommandInfo("attendance", N_("Each member's attendance rate"), private=False, group=True,
                 audience=Audience.MEMBER),
@@ -135,3 +137,18 @@ def menu(locale: str, *, private: bool) -> list[tuple[str, str]]:
 
 def known_command_names() -> set[str]:
     return {c.name for c in COMMANDS}
+
+
+# How close a mistyped command must be to a known one to be suggested (rapidfuzz's normalised
+# Indel similarity, 0-100): `/shedule`, `/calender`, `/reprot` are above it, `/hello` is not.
+SUGGEST_CUTOFF = 80
+
+
+def suggest(typed: str) -> str | None:
+    """The known command a mistyped one most likely meant, or None when nothing is near."""
+    typed = typed.lower()
+    if not typed or len(typed) > 64:
+        return None
+    best = process.extractOne(typed, [c.name for c in COMMANDS], scorer=fuzz.ratio,
+                              score_cutoff=SUGGEST_CUTOFF)
+    return best[0] if best else None

@@ -6,6 +6,7 @@ from aiogram import Bot, F
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import _
+from handlers.commands import suggest
 from handlers.common import RouterTemplate
 from handlers.language import language_keyboard, never_chose, offer_text
 from storage.models import Person
@@ -26,6 +27,11 @@ async def unknown_command(message: Message, bot: Bot) -> None:
     if message.chat.type != "private" and not _addressed_to(text, (await bot.me()).username):
         return
     command = text.split(maxsplit=1)[0].split("@", 1)[0][:64]
+    near = suggest(command[1:])
+    if near is not None:
+        await message.answer(_("I don't know the command {command}. Did you mean /{near}?").format(
+            command=command.replace("<", "&lt;").replace(">", "&gt;"), near=near))
+        return
     await message.answer(
         _("I don't know the command {command}. Send /help to see what I can do here.").format(
             command=command.replace("<", "&lt;").replace(">", "&gt;"))

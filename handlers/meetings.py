@@ -30,6 +30,7 @@ from bot.services import calendar as cal
 from bot.services import ics, reminders
 from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
+from bot.services.people import claim_private_chat_hint
 from bot.telegram_text import split_html
 from handlers.calendar import (
     MeetingCb,
@@ -40,7 +41,13 @@ from handlers.calendar import (
     reader_zone,
     scope_keyboard,
 )
-from handlers.common import RouterTemplate, ask, edit_in_place, require_registered
+from handlers.common import (
+    RouterTemplate,
+    ask,
+    edit_in_place,
+    private_link_keyboard,
+    require_registered,
+)
 from storage.calendar_tables import Meeting
 from storage.models import Person, WorkingGroup
 
@@ -174,7 +181,22 @@ async def _rsvp(
         await query.message.answer(labels[answer])
     else:
         await _refresh(query, session, group, occ, person, locale, now)
+        if answer != "no" and not await cal.is_muted(session, person) \
+                and await claim_private_chat_hint(session, person, now):
+            await _private_chat_hint(query, person)
     await query.answer(labels[answer])
+
+
+async def _private_chat_hint(query: CallbackQuery, person: Person) -> None:
+    """Tell someone who answered in the group, and whom the bot cannot write to privately, that
+    reminders come in the private chat, with a button that opens it (once per person)."""
+    mention = f'<a href="tg://user?id={person.telegram_id}">{escape(person.full_name)}</a>'
+    keyboard = await private_link_keyboard(query.bot, "💬 " + _("Open the private chat"),
+                                           "reminders")
+    await query.message.answer(
+        mention + ", " + _("meeting reminders come in a private chat with me, and you have not "
+                           "opened it yet. Press the button below, then Start, to receive them."),
+        reply_markup=keyboard)
 
 
 async def _cancel(

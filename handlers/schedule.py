@@ -115,7 +115,7 @@ async def _scheduled(message: Message, session: AsyncSession, group: WorkingGrou
     await reminders.sync_meeting(session, meeting, now)
     occ = (await cal.next_occurrences(session, meeting, now, 1))[0]
     zone = reader_zone(person, group)
-    text = _("Scheduled meeting #{number}.").format(number=meeting.id) + "\n\n" + \
+    text = _("Scheduled meeting #{number}.").format(number=meeting.number) + "\n\n" + \
         await card_text(session, group, occ, locale, zone, now)
     await message.answer(text, reply_markup=card_keyboard(occ, now))
 
@@ -426,6 +426,6 @@ async def _finish(message: Message, session: AsyncSession, group: WorkingGroup |
         await message.answer(error_text("past"))
         return
     zone = reminders.person_zone(person, group)
-    text = _("Scheduled meeting #{number}.").format(number=meeting.id) + "\n\n" + \
+    text = _("Scheduled meeting #{number}.").format(number=meeting.number) + "\n\n" + \
         await card_text(session, group, coming[0], locale, zone, now)
     await message.answer(text, reply_markup=card_keyboard(coming[0], now))

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from storage.models import utcnow
+from storage.models import WorkingGroup, utcnow
 
 
 def _ts(nullable: bool = False) -> Column:
@@ -23,9 +34,13 @@ class Meeting(SQLModel, table=True):
     """A meeting, or a series of them when `rrule` is set (RFC 5545, expanded in local time)."""
 
     __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("group_id", "number", name="uq_meeting_group_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="working_group.id", index=True, ondelete="CASCADE")
+    # The number people see and type (/meeting 3): a group's meetings are numbered 1, 2, 3 in
+    # that group. Given at insert time (`_number_new_meetings`); callback data keeps `id`.
+    number: int | None = Field(default=None, nullable=False)
     kind: str = Field(default="meeting", max_length=20)
     title: str = Field(max_length=200)
     place: str = Field(default="", max_length=300)
@@ -138,3 +153,28 @@ class ReminderMute(SQLModel, table=True):
 
     person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
     muted_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+@event.listens_for(Session, "before_flush")
+def _number_new_meetings(session: Session, flush_context, instances) -> None:
+    """Give each new meeting the next number of its group.
+
+    On PostgreSQL the group's row is locked first (FOR NO KEY UPDATE, which does not block the
+    foreign-key checks of other inserts), so that two transactions numbering meetings of the same
+    group take turns and the second sees the first's number; SQLite has one writer at a time.
+    The unique constraint on (group_id, number) is the guarantee either way."""
+    new = [m for m in session.new if isinstance(m, Meeting) and m.number is None]
+    if not new:
+        return
+    with session.no_autoflush:
+        taken: dict[int, int] = {}
+        for meeting in sorted(new, key=lambda m: m.group_id):
+            group_id = meeting.group_id
+            if group_id not in taken:
+                session.execute(select(WorkingGroup.id).where(WorkingGroup.id == group_id)
+                                .with_for_update(key_share=True))
+                highest = session.execute(select(func.max(Meeting.number))
+                                          .where(Meeting.group_id == group_id)).scalar()
+                taken[group_id] = highest or 0
+            taken[group_id] += 1
+            meeting.number = taken[group_id]

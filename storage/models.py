@@ -70,6 +70,11 @@ class Person(SQLModel, table=True):
     organisation: str | None = Field(default=None, max_length=120)
     willing_cochair: bool = Field(default=False)
     blocked_bot_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Since when the person has a private chat with the bot (they wrote in it): before that,
+    # Telegram refuses the bot's private messages ("bot can't initiate conversation").
+    private_chat_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # When they were told in a group, once, that private reminders need that chat.
+    private_hint_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

@@ -173,12 +173,26 @@ async def create_meeting(
     return meeting
 
 
-async def get_meeting(session: AsyncSession, meeting_id: int, group: WorkingGroup) -> Meeting:
-    """The meeting, only if it belongs to `group` (a forged id for another group is refused)."""
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or meeting.group_id != group.id:
-        raise CalendarError("not_found", number=meeting_id)
+async def get_meeting(session: AsyncSession, number: int, group: WorkingGroup) -> Meeting:
+    """Meeting `number` of `group`: the number people see and type (/meeting 3), counted per
+    group, not the internal id that callback data carries."""
+    meeting = (await session.exec(select(Meeting).where(
+        Meeting.group_id == group.id, Meeting.number == number))).first()
+    if meeting is None:
+        raise CalendarError("not_found", number=number)
     return meeting
+
+
+async def meetings_numbered(
+    session: AsyncSession, groups: list[WorkingGroup], number: int
+) -> list[tuple[WorkingGroup, Meeting]]:
+    """Meeting `number` in each of these groups that has one (a private /meeting N)."""
+    by_id = {g.id: g for g in groups}
+    if not by_id:
+        return []
+    rows = await session.exec(select(Meeting).where(
+        col(Meeting.group_id).in_(by_id), Meeting.number == number).order_by(Meeting.group_id))
+    return [(by_id[m.group_id], m) for m in rows.all()]
 
 
 async def _exceptions(session: AsyncSession, meeting: Meeting) -> dict[int, MeetingException]:
@@ -271,7 +285,7 @@ async def get_occurrence(session: AsyncSession, meeting: Meeting, key: int) -> O
         meeting.rrule, meeting.start_local, meeting.timezone,
         original, original + timedelta(seconds=1)))
     if not valid:
-        raise CalendarError("no_occurrence", number=meeting.id)
+        raise CalendarError("no_occurrence", number=meeting.number)
     exceptions = await _exceptions(session, meeting)
     return _apply(meeting, original, exceptions.get(key))
 
@@ -289,7 +303,7 @@ async def current_occurrence(
         - timedelta(days=1), now)
     if past:
         return past[-1]
-    raise CalendarError("no_occurrence", number=meeting.id)
+    raise CalendarError("no_occurrence", number=meeting.number)
 
 
 async def group_meetings(

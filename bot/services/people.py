@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -124,3 +125,32 @@ async def toggle_cochair(session: AsyncSession, person: Person) -> bool:
     session.add(person)
     await session.flush()
     return person.willing_cochair
+
+
+async def note_private_chat(session: AsyncSession, person: Person, now: datetime) -> None:
+    """The person wrote to the bot in a private chat: the bot may write to them there."""
+    if person.id is not None and person.private_chat_at is None:
+        person.private_chat_at = now
+        session.add(person)
+
+
+def unreachable_privately(person: Person) -> bool:
+    """Whether private messages to the person fail: they never opened the private chat with the
+    bot, or Telegram refused a delivery (blocked, or "bot can't initiate conversation")."""
+    return person.private_chat_at is None or person.blocked_bot_at is not None
+
+
+async def claim_private_chat_hint(session: AsyncSession, person: Person, now: datetime) -> bool:
+    """True once per person, when they cannot be reached privately: the caller tells them then
+    (in a group) that private reminders need the private chat. A conditional update, so that
+    two presses at once do not both tell them."""
+    if person.id is None or person.private_hint_at is not None \
+            or not unreachable_privately(person):
+        return False
+    result = await session.exec(
+        update(Person).where(Person.id == person.id, Person.private_hint_at.is_(None))
+        .values(private_hint_at=now))
+    if result.rowcount != 1:
+        return False
+    person.private_hint_at = now
+    return True

@@ -98,7 +98,7 @@ def describe(occ: cal.Occurrence, locale: str, zone: str) -> str:
     """Title, kind, time and place of one occurrence, in HTML for Telegram."""
     lines = [
         f"<b>{escape(occ.title)}</b> ({kind_label(occ.meeting.kind, locale)}, "
-        f"#{occ.meeting.id})",
+        f"#{occ.meeting.number})",
         "🗓 " + format_when(occ.start, locale, zone),
     ]
     if occ.place:
