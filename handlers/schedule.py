@@ -15,7 +15,13 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
@@ -142,7 +148,9 @@ class Guided(StatesGroup):
     place = State()
 
 
-def _buttons(step: str, choices: list[tuple[str, str]], per_row: int = 2) -> InlineKeyboardMarkup:
+def _buttons(step: str, choices: list[tuple[str, str]], per_row: int = 2,
+             back: bool = True) -> InlineKeyboardMarkup:
+    """The choices, then Back (to the previous step, except on the first) and Stop."""
     rows: list[list[InlineKeyboardButton]] = []
     for value, label in choices:
         button = InlineKeyboardButton(text=label, callback_data=GuidedCb(step=step, v=value).pack())
@@ -150,8 +158,11 @@ def _buttons(step: str, choices: list[tuple[str, str]], per_row: int = 2) -> Inl
             rows[-1].append(button)
         else:
             rows.append([button])
-    rows.append([InlineKeyboardButton(text=_("Stop"),
-                                      callback_data=GuidedCb(step="stop").pack())])
+    last = [InlineKeyboardButton(text=_("Stop"), callback_data=GuidedCb(step="stop").pack())]
+    if back:
+        last.insert(0, InlineKeyboardButton(text="⬅️ " + _("Back"),
+                                            callback_data=GuidedCb(step="back", v=step).pack()))
+    rows.append(last)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -194,9 +205,83 @@ def rule_for(repeat: str, first: datetime, end: str) -> str | None:
 
 async def start_guided(message: Message, state: FSMContext) -> None:
     await state.clear()
+    await _ask_kind(message, state)
+
+
+# --- the steps, asked going forward or after Back ---------------------------------------------
+
+
+def _back_hint() -> str:
+    return _("/back goes to the previous step.")
+
+
+async def _ask_kind(message: Message, state: FSMContext) -> None:
     await state.set_state(Guided.kind)
     await message.answer(_("Let's schedule a meeting. What kind is it?"),
-                         reply_markup=_buttons("kind", list(kind_choices().items())))
+                         reply_markup=_buttons("kind", list(kind_choices().items()), back=False))
+
+
+async def _ask_repeat(message: Message, state: FSMContext) -> None:
+    await state.set_state(Guided.repeat)
+    await message.answer(_("Does it repeat?"), reply_markup=_buttons(
+        "repeat", list(_repeat_labels().items())))
+
+
+async def _ask_when(message: Message, state: FSMContext, group: WorkingGroup,
+                    user: User | None) -> None:
+    await state.set_state(Guided.when)
+    await ask(message, _(
+        "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
+        "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone)
+        + "\n" + _back_hint(), user)
+
+
+async def _ask_end(message: Message, state: FSMContext) -> None:
+    await state.set_state(Guided.end)
+    await message.answer(_("Until when?"), reply_markup=_buttons("end", [
+        ("none", _("No end")), ("6", _("6 meetings")), ("12", _("12 meetings"))], per_row=3))
+
+
+async def _ask_title(message: Message, state: FSMContext, user: User | None = None) -> None:
+    await state.set_state(Guided.title)
+    await ask(message, _("What is the title? For example: Monthly meeting") + "\n"
+              + _back_hint(), user)
+
+
+async def _ask_place(message: Message, state: FSMContext, user: User | None = None) -> None:
+    await state.set_state(Guided.place)
+    await ask(message, _("Where? Send the place or an online meeting link, or - if there is no "
+                         "place yet.") + "\n" + _back_hint(), user)
+
+
+async def _step_back(message: Message, state: FSMContext, group: WorkingGroup,
+                     user: User | None) -> None:
+    """Ask the step before the current one again; what was answered there is kept until it is
+    answered anew."""
+    current = await state.get_state()
+    data = await state.get_data()
+    await state.update_data(back_to_summary=False)
+    if current == Guided.repeat.state:
+        await _ask_kind(message, state)
+    elif current == Guided.when.state:
+        await _ask_repeat(message, state)
+    elif current == Guided.end.state:
+        await _ask_when(message, state, group, user)
+    elif current == Guided.duration.state:
+        if data.get("repeat", "once") == "once":
+            await _ask_when(message, state, group, user)
+        else:
+            await _ask_end(message, state)
+    elif current == Guided.title.state:
+        await _ask_duration(message, state)
+    elif current == Guided.place.state:
+        await _ask_title(message, state, user)
+    elif current == Guided.confirm.state and data.get("origin") == "guided":
+        await _ask_place(message, state, user)
+    elif current == Guided.again.state:
+        await _confirm(message, state, group, data.get("locale", "en"))
+    else:  # the first step, or a summary of a one-line /schedule: nothing before it
+        await message.answer(_("There is no step before this one."))
 
 
 def full_when(start_local: datetime, group: WorkingGroup, locale: str) -> str:
@@ -221,8 +306,10 @@ async def _confirm(message: Message, state: FSMContext, group: WorkingGroup,
     if data.get("place"):
         lines.append("📍 " + escape(data["place"]))
     await state.set_state(Guided.confirm)
+    await state.update_data(locale=locale)
     await message.answer("\n".join(lines), reply_markup=_buttons(
-        "confirm", [("save", "✅ " + _("Save")), ("change", "✏️ " + _("Change the date"))]))
+        "confirm", [("save", "✅ " + _("Save")), ("change", "✏️ " + _("Change the date"))],
+        back=data["origin"] == "guided"))
 
 
 async def _allowed(query: CallbackQuery, session: AsyncSession, group: WorkingGroup | None,
@@ -240,6 +327,31 @@ async def stop(query: CallbackQuery, state: FSMContext) -> None:
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(_("Stopped. Nothing was scheduled."))
     await query.answer()
+
+
+@router.callback_query(GuidedCb.filter(F.step == "back"))
+async def back_button(query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
+                      group: WorkingGroup | None, person: Person | None,
+                      state: FSMContext) -> None:
+    if not await _allowed(query, session, group, person):
+        return
+    steps = {"repeat": Guided.repeat, "end": Guided.end, "duration": Guided.duration,
+             "confirm": Guided.confirm}
+    wanted = steps.get(callback_data.v)
+    if wanted is None or await state.get_state() != wanted.state:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    await _step_back(query.message, state, group, query.from_user)
+
+
+@router.message(Command("back"), StateFilter(Guided))
+async def back_command(message: Message, state: FSMContext, group: WorkingGroup | None) -> None:
+    if group is None:
+        await state.clear()
+        return
+    await _step_back(message, state, group, message.from_user)
 
 
 @router.callback_query(GuidedCb.filter(F.step == "confirm"))
@@ -313,24 +425,16 @@ async def guided_button(
     await query.answer()
     if step == "kind" and value in cal.KINDS:
         await state.update_data(kind=value)
-        await state.set_state(Guided.repeat)
-        await query.message.answer(_("Does it repeat?"), reply_markup=_buttons(
-            "repeat", list(_repeat_labels().items())))
+        await _ask_repeat(query.message, state)
     elif step == "repeat" and value in REPEATS:
         await state.update_data(repeat=value)
-        await state.set_state(Guided.when)
-        await ask(query.message, _(
-            "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
-            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone),
-            query.from_user)
+        await _ask_when(query.message, state, group, query.from_user)
     elif step == "end" and value in ENDS:
         await state.update_data(end=value)
         await _ask_duration(query.message, state)
     elif step == "duration" and value.isdecimal() and int(value) in DURATIONS:
         await state.update_data(duration=int(value))
-        await state.set_state(Guided.title)
-        await ask(query.message, _("What is the title? For example: Monthly meeting"),
-                  query.from_user)
+        await _ask_title(query.message, state, query.from_user)
     else:
         await query.message.answer(_("This button is not valid any more."))
 
@@ -369,9 +473,7 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
         await state.update_data(end="none")
         await _ask_duration(message, state)
         return
-    await state.set_state(Guided.end)
-    await message.answer(_("Until when?"), reply_markup=_buttons("end", [
-        ("none", _("No end")), ("6", _("6 meetings")), ("12", _("12 meetings"))], per_row=3))
+    await _ask_end(message, state)
 
 
 @router.message(Guided.title, F.text, ~F.text.startswith("/"))
@@ -381,9 +483,7 @@ async def guided_title(message: Message, state: FSMContext) -> None:
         await ask(message, error_text("title_long", max=cal.TITLE_MAX))
         return
     await state.update_data(title=title)
-    await state.set_state(Guided.place)
-    await ask(message, _("Where? Send the place or an online meeting link, or - if there is no "
-                         "place yet."))
+    await _ask_place(message, state)
 
 
 @router.message(Guided.place, F.text, ~F.text.startswith("/"))
