@@ -151,11 +151,13 @@ class Console:
     # -- state -------------------------------------------------------------------------------
     def _user(self, name: str, language: str | None) -> LocalUser:
         key = name.lower()
+        changed = False
         if key not in self.users:
             known = self.people.users.get(key)
             if known is None:
                 known = {"id": self.people.user_id(), "name": name, "language": "en"}
                 self.people.users[key] = known
+                changed = True
             username = re.sub(r"[^a-z0-9_]", "", key) or f"user{known['id']}"
             self.users[key] = LocalUser(
                 id=known["id"], first_name=str(known.get("name") or name), username=username,
@@ -164,14 +166,13 @@ class Console:
         user = self.users[key]
         if language:
             user.language_code = language
-        self._remember(user)
+        entry = self.people.users[key]
+        if entry.get("language") != user.language_code:
+            entry["language"] = user.language_code
+            changed = True
+        if changed:
+            self.people.save()
         return user
-
-    def _remember(self, user: LocalUser) -> None:
-        entry = self.people.users[user.first_name.lower()]
-        if entry.get("language") != user.language_code or "name" not in entry:
-            entry.update(name=user.first_name, language=user.language_code)
-        self.people.save()
 
     def _group(self, title: str) -> int:
         if title not in self.groups:
@@ -236,8 +237,8 @@ class Console:
             if self.local.api.chats.get(self.chat_id, {}).get("type") == "private":
                 self.chat_id = self.local.private_chat(self.user)
         elif head == "lang" and args:
-            self.user.language_code = args[0]
-            self._remember(self.user)
+            key = next(k for k, u in self.users.items() if u is self.user)
+            self._user(key, args[0])
             if args[0] not in LANGUAGES:
                 self.write(f"(note: the bot speaks {', '.join(LANGUAGES)}; others fall back)")
         elif head == "in" and args and args[0] == "private":

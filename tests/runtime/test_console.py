@@ -45,3 +45,31 @@ def test_logs_go_to_the_file_and_come_back(tmp_path):
         assert "after the console" in terminal.getvalue()
     finally:
         root.handlers = saved
+
+
+async def test_console_commands_keep_people_groups_and_admins(tmp_path):
+    from aiogram import Dispatcher
+
+    from bot.console import Console
+    from bot.local_api import LocalTelegram
+
+    path = tmp_path / "console-people.json"
+
+    async def run(lines: list[str]) -> tuple[Console, str]:
+        out = io.StringIO()
+        console = Console(LocalTelegram(Dispatcher()), out, people_file=path)
+        for line in lines:
+            await console.handle(line)
+        return console, out.getvalue()
+
+    first, _ = await run([":in group Goma", ":as Neema sw", ":lang ln", ":admin on",
+                          ":as Bahati"])
+    second, out = await run([":in group Bukavu", ":in group Goma", ":as neema", ":who"])
+    assert "(you are Neema [ln] in the group Goma)" in out  # her language was kept
+    assert second.users["neema"].id == first.users["neema"].id
+    assert second.people.users["bahati"]["id"] == first.users["bahati"].id
+    assert second.groups["Goma"] == first.groups["Goma"] != second.groups["Bukavu"]
+    assert "(created group chat Goma" not in out and "(created group chat Bukavu" in out
+    api = second.local.api
+    assert api.creators[second.groups["Goma"]] == second.users["amani"].id
+    assert second.users["neema"].id in api.admins[second.groups["Goma"]]
