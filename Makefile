@@ -2,15 +2,22 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run# what running needs: the package and its dependencies
+STAMP := $(VENV)/.installed# that and the test tools (pytest, ruff, import-linter ...)
 
 .PHONY: run test test-unit test-e2e lint messages setup-e2e clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -18,7 +25,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 setup-e2e: node_modules/.package-lock.json
 
 ## Set up and run the bot: against Telegram when TELEGRAM_BOT_TOKEN is set, else the local console.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/wgbot
 
 ## Set up and run the whole test suite (unit, dispatcher, end-to-end; PostgreSQL too when

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
+import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlparse
 
@@ -20,6 +25,10 @@ from bot.config import LANGUAGES, Settings
 from bot.local_api import ApiCall, LocalTelegram, LocalUser, StoredMessage
 
 TAG_RE = re.compile(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>")
+PEOPLE_FILE = "console-people.json"  # in the data dir: who is who, kept between runs
+LOG_FILE = "console.log"  # in the data dir: the log while the console runs
+FIRST_USER_ID = 1001
+FIRST_GROUP_ID = -1001000000001
 
 CONSOLE_HELP = """Console commands (everything else is sent to the bot as a message):
   :as NAME [LANG]     be another user (created on first use; LANG is Telegram's language code)
@@ -39,14 +48,53 @@ def plain(text: str | None) -> str:
     return html.unescape(TAG_RE.sub("", text or ""))
 
 
+class People:
+    """The console's people and group chats by name, with the ids they were given, kept in a
+    small JSON file of the data dir: the database keeps them between runs, so `:as Bahati` or
+    `:in group Goma` must find the same ids again in the next run."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        if path is not None and path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.users = {k: v for k, v in data.get("users", {}).items()
+                              if isinstance(v, dict) and isinstance(v.get("id"), int)}
+                self.groups = {k: v for k, v in data.get("groups", {}).items()
+                               if isinstance(v, dict) and isinstance(v.get("id"), int)}
+            except (OSError, ValueError, AttributeError):
+                self.users, self.groups = {}, {}
+
+    def user_id(self) -> int:
+        ids = [u["id"] for u in self.users.values()]
+        return max(ids, default=FIRST_USER_ID - 1) + 1
+
+    def group_id(self) -> int:
+        ids = [g["id"] for g in self.groups.values()]
+        return min(ids, default=FIRST_GROUP_ID + 1) - 1
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"users": self.users, "groups": self.groups},
+                                        ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
 class Console:
-    def __init__(self, local: LocalTelegram, out: TextIO, ticker=None) -> None:
+    def __init__(self, local: LocalTelegram, out: TextIO, ticker=None,
+                 people_file: Path | None = None) -> None:
         self.local = local
         self.out = out
         self.ticker = ticker
+        self.people = People(people_file)
         self.users: dict[str, LocalUser] = {}
         self.groups: dict[str, int] = {}
-        self.user = self._user("Amani", "en")
+        self.user = self._user("Amani", None)
         self.chat_id = local.private_chat(self.user)
         local.api.listeners.append(self._show)
 
@@ -103,23 +151,59 @@ class Console:
     # -- state -------------------------------------------------------------------------------
     def _user(self, name: str, language: str | None) -> LocalUser:
         key = name.lower()
+        changed = False
         if key not in self.users:
-            username = re.sub(r"[^a-z0-9_]", "", key) or f"user{len(self.users) + 1}"
+            known = self.people.users.get(key)
+            if known is None:
+                known = {"id": self.people.user_id(), "name": name, "language": "en"}
+                self.people.users[key] = known
+                changed = True
+            username = re.sub(r"[^a-z0-9_]", "", key) or f"user{known['id']}"
             self.users[key] = LocalUser(
-                id=1001 + len(self.users), first_name=name, username=username,
-                language_code=language or "en",
+                id=known["id"], first_name=str(known.get("name") or name), username=username,
+                language_code=str(known.get("language") or "en"),
             )
         user = self.users[key]
         if language:
             user.language_code = language
+        entry = self.people.users[key]
+        if entry.get("language") != user.language_code:
+            entry["language"] = user.language_code
+            changed = True
+        if changed:
+            self.people.save()
         return user
 
     def _group(self, title: str) -> int:
         if title not in self.groups:
-            chat_id = -1001000000000 - len(self.groups) - 1
-            self.groups[title] = self.local.group_chat(chat_id, title, creator=self.user)
-            self.write(f"(created group chat {title}; {self.user.first_name} is its creator)")
+            known = self.people.groups.get(title)
+            if known is None:
+                known = {"id": self.people.group_id(), "creator": self.user.id, "admins": []}
+                self.people.groups[title] = known
+                self.people.save()
+                self.write(f"(created group chat {title}; {self.user.first_name} is its creator)")
+            creator = self._by_id(known.get("creator")) or self.user
+            chat_id = self.local.group_chat(known["id"], title, creator=creator)
+            for admin_id in known.get("admins", []):
+                admin = self._by_id(admin_id)
+                if admin is not None:
+                    self.local.set_admin(chat_id, admin, True)
+            self.groups[title] = chat_id
         return self.groups[title]
+
+    def _by_id(self, user_id: object) -> LocalUser | None:
+        for key, entry in self.people.users.items():
+            if entry.get("id") == user_id:
+                return self._user(str(entry.get("name") or key), None)
+        return None
+
+    def _set_admin(self, on: bool) -> None:
+        self.local.set_admin(self.chat_id, self.user, on)
+        for entry in self.people.groups.values():
+            if entry.get("id") == self.chat_id:
+                admins = set(entry.get("admins", [])) - {self.user.id}
+                entry["admins"] = sorted(admins | ({self.user.id} if on else set()))
+                self.people.save()
 
     def _last_with_buttons(self) -> StoredMessage | None:
         for message in reversed(self.local.api.chat_messages(self.chat_id)):
@@ -153,7 +237,8 @@ class Console:
             if self.local.api.chats.get(self.chat_id, {}).get("type") == "private":
                 self.chat_id = self.local.private_chat(self.user)
         elif head == "lang" and args:
-            self.user.language_code = args[0]
+            key = next(k for k, u in self.users.items() if u is self.user)
+            self._user(key, args[0])
             if args[0] not in LANGUAGES:
                 self.write(f"(note: the bot speaks {', '.join(LANGUAGES)}; others fall back)")
         elif head == "in" and args and args[0] == "private":
@@ -164,7 +249,7 @@ class Console:
             if self.chat_id > 0:
                 self.write("(:admin works in a group chat)")
             else:
-                self.local.set_admin(self.chat_id, self.user, args[0] == "on")
+                self._set_admin(args[0] == "on")
         elif head == "press" and args and all(a.isdigit() for a in args[:2]):
             await self._press(int(args[0]), int(args[1]) if len(args) > 1 else None)
             return True
@@ -204,10 +289,34 @@ class Console:
                 self.write(f"(link: {button['url']})")
 
 
+@contextmanager
+def logs_to_file(path: Path) -> Iterator[None]:
+    """Send the log to `path` instead of the terminal, so that no log line lands in the middle
+    of the chat; the terminal's handlers come back afterwards."""
+    root = logging.getLogger()
+    previous = root.handlers[:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = previous
+        handler.close()
+
+
 async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
-    # One log line per update would interleave with the chat; errors still show.
+    # One log line per update would interleave with the chat; errors still go to the log file.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    data_dir = Path(settings.data_dir)
+    with logs_to_file(data_dir / LOG_FILE):
+        await _run_console(settings, data_dir, stdin, stdout)
+
+
+async def _run_console(settings: Settings, data_dir: Path, stdin: TextIO,
+                       stdout: TextIO) -> None:
     app = await build_app(settings)
     try:  # its scheduler would otherwise send a running bot's reminders into this console
         await app.take_instance_lock()
@@ -215,11 +324,17 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin,
         await app.close()
         raise
     local = LocalTelegram(app.dispatcher)
-    console = Console(local, stdout, ticker=app.ticker)
+    console = Console(local, stdout, ticker=app.ticker, people_file=data_dir / PEOPLE_FILE)
     interactive = stdin.isatty()
     if interactive:
         console.write("wgbot console: you chat with the bot as Amani, in a private chat. "
                       "Type :help for console commands.")
+        others = sorted(str(u.get("name")) for u in console.people.users.values())
+        if len(others) > 1 or console.people.groups:
+            console.write(f"(kept from earlier runs in {data_dir}: people "
+                          f"{', '.join(others)}; groups "
+                          f"{', '.join(console.people.groups) or '-'})")
+        console.write(f"(the log goes to {data_dir / LOG_FILE})")
     app.attach_bot(local.bot, rate_limits=False)
     app.ticker.start()
     try:

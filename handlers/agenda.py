@@ -18,7 +18,13 @@ from bot.services import calendar as cal
 from bot.services.groups import groups_of
 from bot.telegram_text import split_html
 from handlers.calendar import now_of
-from handlers.common import RouterTemplate, RowId, require_registered, require_secretariat
+from handlers.common import (
+    RouterTemplate,
+    RowId,
+    edit_in_place,
+    require_registered,
+    require_secretariat,
+)
 from storage.agenda_tables import AgendaItem
 from storage.calendar_tables import Meeting
 from storage.models import Person, WorkingGroup
@@ -94,14 +100,20 @@ async def _by(session: AsyncSession, item: AgendaItem, locale: str) -> str:
     return " — " + translate("proposed by {name}", locale, name=_name(proposer, locale))
 
 
-def review_keyboard(item: AgendaItem, locale: str) -> InlineKeyboardMarkup:
+def review_keyboard(item: AgendaItem, locale: str) -> InlineKeyboardMarkup | None:
+    """Accept (or, late, any other business / next meeting) while pending, Decline while not
+    declined, and the moves; nothing left to press once declined or merged."""
     def button(label: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(text=label, callback_data=AgendaCb(a=action, i=item.id).pack())
 
+    if item.status not in ("pending", "accepted"):
+        return None
     first = [button("✅ " + translate("Accept", locale), "accept")]
     if item.late:
         first = [button(translate("Any other business", locale), "aob"),
                  button(translate("Next meeting", locale), "next")]
+    if item.status != "pending":
+        first = []
     return InlineKeyboardMarkup(inline_keyboard=[
         first + [button("✖️ " + translate("Decline", locale), "decline")],
         [button("▲ " + translate("Move up", locale), "up"),
@@ -127,11 +139,12 @@ async def review_text(session: AsyncSession, item: AgendaItem, locale: str) -> s
         f"«{escape(item.text)}»",
         translate("Proposed by: {name}", locale, name=who),
     ]
-    if item.late:
+    if item.late and item.status == "pending":
         lines.append("⚠️ " + translate("Late: the deadline has passed. Put it under any other "
                                        "business or on the next meeting?", locale))
-    lines.append(translate("To decline with a reason: /decline {number} REASON", locale,
-                           number=item.id))
+    if item.status in ("pending", "accepted"):
+        lines.append(translate("To decline with a reason: /decline {number} REASON", locale,
+                               number=item.id))
     return "\n".join(lines)
 
 
@@ -253,12 +266,16 @@ async def review(
         "aob": N_("Put under any other business."), "next": N_("Moved to the next meeting."),
     }[callback_data.a]
     await query.answer(translate(done, locale))
-    if query.message is not None:
-        meeting = await session.get(Meeting, item.meeting_id)
-        occ = await cal.get_occurrence(session, meeting, item.occurrence)
-        text = await agenda_text(session, group, occ, locale, group.timezone)
-        for part in split_html(text):
-            await query.message.answer(part)
+    if query.message is None:
+        return
+    # One message per proposal, edited in place: what was done and the agenda as it now stands,
+    # with the buttons that still apply (no new message per press).
+    meeting = await session.get(Meeting, item.meeting_id)
+    occ = await cal.get_occurrence(session, meeting, item.occurrence)
+    head = await review_text(session, item, locale) or ""
+    text = f"{head}\n\n<b>{translate(done, locale)}</b>\n\n" + await agenda_text(
+        session, group, occ, locale, group.timezone)
+    await edit_in_place(query.message, split_html(text)[0], review_keyboard(item, locale))
 
 
 @router.message(Command("decline"))

@@ -2,34 +2,32 @@
 field, with buttons where they help (kind, repetition, end of series, duration), questions
 answered by reply (date, title, place) and a summary to check before saving.
 
-Longer than 400 lines: the one-line command, the guided flow and the check of a date read from
-words share one conversation state (`Guided`) and its Save / Change buttons."""
+The one-line command, the guided flow and the check of a date read from words share one
+conversation state (`Guided`, with its steps and buttons in handlers/schedule_steps.py)."""
 
 from __future__ import annotations
 
-import calendar as month_calendar
 from datetime import datetime
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    Message,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.scheduler import Ticker
-from bot.formatting import escape, format_when
+from bot.formatting import escape
 from bot.i18n import _
 from bot.services import calendar as cal
 from bot.services import reminders
 from bot.services.dates import ISO_RE, DateError, parse_when
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.recurrence import (
-    WEEKDAY_CODES,
     Recurrence,
     RecurrenceError,
-    localize,
     looks_recurring,
     parse_recurrence,
     to_local,
@@ -38,11 +36,28 @@ from handlers.calendar import (
     card_keyboard,
     card_text,
     error_text,
-    kind_choices,
     now_of,
     reader_zone,
 )
 from handlers.common import RouterTemplate, ask, require_registered
+from handlers.schedule_steps import (
+    DURATIONS,
+    ENDS,
+    NO_PLACE,
+    REPEATS,
+    Guided,
+    GuidedCb,
+    ask_duration,
+    ask_end,
+    ask_place,
+    ask_repeat,
+    ask_title,
+    ask_when,
+    confirm,
+    rule_for,
+    start_guided,
+    step_back,
+)
 from storage.models import Membership, Person, WorkingGroup
 
 router = RouterTemplate("schedule")
@@ -100,7 +115,7 @@ async def schedule(
             await state.clear()
             await state.update_data(origin="command", title=title, place=place, rule=rule,
                                     start=first_local.isoformat())
-            await _confirm(message, state, group, locale)
+            await confirm(message, state, group, locale)
             return
         meeting = await cal.create_meeting(session, group, title=title, start_local=first_local,
                                            rule=rule, place=place, created_by=person)
@@ -119,110 +134,8 @@ async def _scheduled(message: Message, session: AsyncSession, group: WorkingGrou
         await card_text(session, group, occ, locale, zone, now)
     await message.answer(text, reply_markup=card_keyboard(occ, now))
 
-DURATIONS = (60, 120, 180, 240, 480)
-REPEATS = ("once", "weekly", "biweekly", "monthly_date", "monthly_weekday", "quarterly")
-ENDS = ("none", "6", "12")
-NO_PLACE = ("-", "–", "—")  # a dash, as people type it (phones turn "-" into en or em dashes)
 
-
-class GuidedCb(CallbackData, prefix="gs2"):
-    step: str
-    v: str = ""
-
-
-class Guided(StatesGroup):
-    confirm = State()  # a date read from words, or the guided flow's summary, shown to check
-    again = State()  # the date typed again after "Change" on a /schedule command
-    kind = State()
-    repeat = State()
-    when = State()
-    end = State()
-    duration = State()
-    title = State()
-    place = State()
-
-
-def _buttons(step: str, choices: list[tuple[str, str]], per_row: int = 2) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    for value, label in choices:
-        button = InlineKeyboardButton(text=label, callback_data=GuidedCb(step=step, v=value).pack())
-        if rows and len(rows[-1]) < per_row:
-            rows[-1].append(button)
-        else:
-            rows.append([button])
-    rows.append([InlineKeyboardButton(text=_("Stop"),
-                                      callback_data=GuidedCb(step="stop").pack())])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def _repeat_labels() -> dict[str, str]:
-    return {
-        "once": _("Once"),
-        "weekly": _("Every week"),
-        "biweekly": _("Every two weeks"),
-        "monthly_date": _("Monthly, same date"),
-        "monthly_weekday": _("Monthly, same weekday"),
-        "quarterly": _("Every three months"),
-    }
-
-
-def _duration_label(minutes: int) -> str:
-    return _("{hours} h").format(hours=minutes // 60)
-
-
-def rule_for(repeat: str, first: datetime, end: str) -> str | None:
-    """The RRULE of a repetition chosen with buttons, anchored on the first meeting's date."""
-    weekday = WEEKDAY_CODES[first.weekday()]
-    if repeat == "once":
-        return None
-    if repeat == "weekly":
-        rule = f"FREQ=WEEKLY;BYDAY={weekday}"
-    elif repeat == "biweekly":
-        rule = f"FREQ=WEEKLY;INTERVAL=2;BYDAY={weekday}"
-    elif repeat == "monthly_date":
-        rule = f"FREQ=MONTHLY;BYMONTHDAY={first.day}"
-    elif repeat == "monthly_weekday":
-        days_in_month = month_calendar.monthrange(first.year, first.month)[1]
-        nth = -1 if first.day + 7 > days_in_month else (first.day - 1) // 7 + 1
-        rule = f"FREQ=MONTHLY;BYDAY={nth:+d}{weekday}"
-    else:
-        rule = f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={first.day}"
-    if end in ("6", "12"):
-        rule += f";COUNT={end}"
-    return rule
-
-
-async def start_guided(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await state.set_state(Guided.kind)
-    await message.answer(_("Let's schedule a meeting. What kind is it?"),
-                         reply_markup=_buttons("kind", list(kind_choices().items())))
-
-
-def full_when(start_local: datetime, group: WorkingGroup, locale: str) -> str:
-    """A start typed in the group's zone, in full in the reader's language: weekday, day, month,
-    year and time."""
-    return format_when(localize(start_local, group.timezone), locale, group.timezone, "full")
-
-
-async def _confirm(message: Message, state: FSMContext, group: WorkingGroup,
-                   locale: str) -> None:
-    """Show what was understood, with Save / Change (and Stop in the guided flow)."""
-    data = await state.get_data()
-    when = full_when(datetime.fromisoformat(data["start"]), group, locale)
-    lines = [_("Please check before I save:"), f"🗓 <b>{escape(when)}</b>"]
-    if data["origin"] == "guided":
-        lines.append(kind_choices().get(data["kind"], data["kind"]) + " · "
-                     + _repeat_labels().get(data["repeat"], "") + " · "
-                     + _duration_label(data["duration"]))
-    elif data.get("rule"):
-        lines.append(_("Repeats; this is the first meeting."))
-    lines.append(f"<b>{escape(data['title'])}</b>")
-    if data.get("place"):
-        lines.append("📍 " + escape(data["place"]))
-    await state.set_state(Guided.confirm)
-    await message.answer("\n".join(lines), reply_markup=_buttons(
-        "confirm", [("save", "✅ " + _("Save")), ("change", "✏️ " + _("Change the date"))]))
+# --- the guided flow's buttons and answers ---------------------------------------------------
 
 
 async def _allowed(query: CallbackQuery, session: AsyncSession, group: WorkingGroup | None,
@@ -240,6 +153,31 @@ async def stop(query: CallbackQuery, state: FSMContext) -> None:
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(_("Stopped. Nothing was scheduled."))
     await query.answer()
+
+
+@router.callback_query(GuidedCb.filter(F.step == "back"))
+async def back_button(query: CallbackQuery, callback_data: GuidedCb, session: AsyncSession,
+                      group: WorkingGroup | None, person: Person | None,
+                      state: FSMContext) -> None:
+    if not await _allowed(query, session, group, person):
+        return
+    steps = {"repeat": Guided.repeat, "end": Guided.end, "duration": Guided.duration,
+             "confirm": Guided.confirm}
+    wanted = steps.get(callback_data.v)
+    if wanted is None or await state.get_state() != wanted.state:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    await step_back(query.message, state, group, query.from_user)
+
+
+@router.message(Command("back"), StateFilter(Guided))
+async def back_command(message: Message, state: FSMContext, group: WorkingGroup | None) -> None:
+    if group is None:
+        await state.clear()
+        return
+    await step_back(message, state, group, message.from_user)
 
 
 @router.callback_query(GuidedCb.filter(F.step == "confirm"))
@@ -291,7 +229,7 @@ async def date_again(message: Message, state: FSMContext, group: WorkingGroup | 
         await ask(message, error_text(err.code, **err.params))
         return
     await state.update_data(start=first_local.isoformat(), rule=rule)
-    await _confirm(message, state, group, locale)
+    await confirm(message, state, group, locale)
 
 
 @router.callback_query(GuidedCb.filter())
@@ -313,32 +251,18 @@ async def guided_button(
     await query.answer()
     if step == "kind" and value in cal.KINDS:
         await state.update_data(kind=value)
-        await state.set_state(Guided.repeat)
-        await query.message.answer(_("Does it repeat?"), reply_markup=_buttons(
-            "repeat", list(_repeat_labels().items())))
+        await ask_repeat(query.message, state)
     elif step == "repeat" and value in REPEATS:
         await state.update_data(repeat=value)
-        await state.set_state(Guided.when)
-        await ask(query.message, _(
-            "When is the first meeting? Send a date and time in the group's time zone ({zone}), "
-            "for example: 2026-12-03 10:00 or tomorrow 15:00").format(zone=group.timezone),
-            query.from_user)
+        await ask_when(query.message, state, group, query.from_user)
     elif step == "end" and value in ENDS:
         await state.update_data(end=value)
-        await _ask_duration(query.message, state)
+        await ask_duration(query.message, state)
     elif step == "duration" and value.isdecimal() and int(value) in DURATIONS:
         await state.update_data(duration=int(value))
-        await state.set_state(Guided.title)
-        await ask(query.message, _("What is the title? For example: Monthly meeting"),
-                  query.from_user)
+        await ask_title(query.message, state, query.from_user)
     else:
         await query.message.answer(_("This button is not valid any more."))
-
-
-async def _ask_duration(message: Message, state: FSMContext) -> None:
-    await state.set_state(Guided.duration)
-    await message.answer(_("How long will it last?"), reply_markup=_buttons(
-        "duration", [(str(m), _duration_label(m)) for m in DURATIONS], per_row=3))
 
 
 @router.message(Command("cancel"), StateFilter(Guided))
@@ -363,15 +287,13 @@ async def guided_when(message: Message, state: FSMContext, group: WorkingGroup |
     await state.update_data(start=to_local(instant, group.timezone).isoformat())
     data = await state.get_data()
     if data.get("back_to_summary"):
-        await _confirm(message, state, group, locale)
+        await confirm(message, state, group, locale)
         return
     if data.get("repeat", "once") == "once":
         await state.update_data(end="none")
-        await _ask_duration(message, state)
+        await ask_duration(message, state)
         return
-    await state.set_state(Guided.end)
-    await message.answer(_("Until when?"), reply_markup=_buttons("end", [
-        ("none", _("No end")), ("6", _("6 meetings")), ("12", _("12 meetings"))], per_row=3))
+    await ask_end(message, state)
 
 
 @router.message(Guided.title, F.text, ~F.text.startswith("/"))
@@ -381,9 +303,7 @@ async def guided_title(message: Message, state: FSMContext) -> None:
         await ask(message, error_text("title_long", max=cal.TITLE_MAX))
         return
     await state.update_data(title=title)
-    await state.set_state(Guided.place)
-    await ask(message, _("Where? Send the place or an online meeting link, or - if there is no "
-                         "place yet."))
+    await ask_place(message, state)
 
 
 @router.message(Guided.place, F.text, ~F.text.startswith("/"))
@@ -398,7 +318,7 @@ async def guided_place(message: Message, session: AsyncSession, group: WorkingGr
         return
     await state.update_data(origin="guided", place=place)
     if group is not None:
-        await _confirm(message, state, group, locale)
+        await confirm(message, state, group, locale)
 
 
 async def _finish(message: Message, session: AsyncSession, group: WorkingGroup | None,

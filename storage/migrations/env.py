@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import storage.agenda_tables  # noqa: F401
 import storage.calendar_tables  # noqa: F401
+import storage.deployment_tables  # noqa: F401
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import storage.monthly_tables  # noqa: F401
 import storage.report_tables  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,44 @@ def test_load_settings_turns_errors_into_one_line(monkeypatch):
     with pytest.raises(ConfigError) as err:
         load_settings(_env_file=None)
     assert "\n" not in str(err.value) and "unsupported language 'de'" in str(err.value)
+
+
+def test_console_keeps_ids_per_name_between_runs(tmp_path):
+    first = wgbot(tmp_path, "console", stdin="\n".join([
+        "/start", ":in group Bukavu", "/setup Bukavu WG | Africa/Lubumbashi",
+        ":as Bahati sw", "/start", "",
+    ]))
+    assert first.returncode == 0, first.stderr
+    assert "This chat is now a working group." in first.stdout
+    people = json.loads((tmp_path / "data" / "console-people.json").read_text())
+    assert set(people["users"]) == {"amani", "bahati"} and set(people["groups"]) == {"Bukavu"}
+
+    second = wgbot(tmp_path, "console", stdin="\n".join([
+        ":in group Goma", "/setup Goma WG | Africa/Lubumbashi",  # a new group, not Bukavu's id
+        ":in group Bukavu", "/setup Bukavu WG | Africa/Lubumbashi",  # the same group again
+        ":as Neema sw", ":in private", "/start",  # a new person, not Bahati
+        ":as Bahati", ":who", "",
+    ]))
+    assert second.returncode == 0, second.stderr
+    out = second.stdout
+    goma, bukavu = out.split("(you are Amani [en] in the group Bukavu)")
+    assert "(created group chat Goma" in goma and "This chat is now a working group." in goma
+    assert "Bukavu WG" not in goma
+    assert "(created group chat Bukavu" not in out  # found again, with its id
+    assert "This chat is now a working group." not in bukavu
+    assert "Neema" in bukavu and "Bahati" not in bukavu.split("(you are Bahati")[0]
+    assert "(you are Bahati [sw] in the private chat with Bahati)" in out
+    again = json.loads((tmp_path / "data" / "console-people.json").read_text())
+    assert {k: v["id"] for k, v in again["users"].items() if k != "neema"} == {
+        k: v["id"] for k, v in people["users"].items()}
+    assert again["groups"]["Bukavu"]["id"] == people["groups"]["Bukavu"]["id"]
+    assert again["groups"]["Goma"]["id"] != people["groups"]["Bukavu"]["id"]
+
+
+def test_console_logs_go_to_a_file(tmp_path):
+    result = wgbot(tmp_path, "console", stdin="/help\n", WGBOT_LOG_LEVEL="INFO")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert " INFO " not in result.stdout and " WARNING " not in result.stdout
+    log = (tmp_path / "data" / "console.log").read_text()
+    assert "report key" in log  # the new report key warning, kept out of the chat
