@@ -2,7 +2,7 @@
 a person has a private chat with the bot, and whether they were told it is needed
 
 Revision ID: 0012_group_numbers
-Revises: 0009_monthly_report
+Revises: 0010_concern_outcome
 Create Date: 2026-12-03 05:00:00
 """
 from alembic import op

@@ -1,7 +1,7 @@
 """deployment: the random token in calendar event UIDs, made once per database
 
 Revision ID: 0013_deployment
-Revises: 0009_monthly_report
+Revises: 0012_group_numbers
 Create Date: 2026-12-03 04:50:00
 """
 import secrets
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 revision = '0013_deployment'
-down_revision = '0009_monthly_report'
+down_revision = '0012_group_numbers'
 branch_labels = None
 depends_on = None
 
