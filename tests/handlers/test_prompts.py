@@ -1,0 +1,166 @@
+"""Dispatcher tests of pending prompts and previews: a reply to a reporter is previewed with
+Send / Edit / Cancel and nothing reaches the reporter before Send; Cancel (button, /cancel, the
+word in five languages) at each prompt; a command is run as a command; an obvious question is
+asked back; forged buttons; a failed commit at Send confirms nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from handlers.prompts import is_cancel_word, looks_like_question
+from storage.report_tables import ReportEvent
+from tests.report_helpers import labels, make_report, press_last
+
+pytestmark = pytest.mark.usefixtures("fresh_report_keys")
+
+
+async def _replies(database) -> int:
+    async with database.session() as s:
+        events = (await s.exec(select(ReportEvent))).all()
+    return sum(1 for e in events if e.kind == "reply")
+
+
+async def _reply_prompt(tg, database, amani, reporter, group) -> tuple[int, str]:
+    receipt = await make_report(tg, database, reporter, group)
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/case 1")
+    await press_last(tg, amani, chat, "Reply to the reporter")
+    assert "You will see it before it is sent." in tg.last_text(chat)
+    assert labels(tg, chat) == ["Cancel"]
+    return chat, receipt
+
+
+async def _reporter_sees(tg, reporter, receipt) -> str:
+    await tg.send(reporter, reporter.id, f"/status {receipt}")
+    return tg.last_text(reporter.id)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("What should we do if the soldiers come back?", True),
+    ("Que faire si les militaires reviennent ?", True),
+    ("¿Qué hacemos si vuelven los soldados?", True),
+    ("Je, tufanye nini wanajeshi wakirudi?", True),
+    ("Ndenge nini tosala soki basoda bazongi?", True),
+    ("Mpo na nini bakangaki ye?", True),
+    ("We met the commander. Are you safe?", False),
+    ("What a day.", False),
+    ("Banro Mining", False),
+])
+def test_obvious_questions(text, expected):
+    assert looks_like_question(text) is expected
+
+
+@pytest.mark.parametrize("word", ["cancel", "Annuler", "cancelar", "ghairi", "Tika", "CANCEL."])
+def test_cancel_words(word):
+    assert is_cancel_word(word)
+    assert not is_cancel_word(f"{word} the meeting")
+
+
+async def test_reply_is_previewed_and_sent_only_on_send(tg, database, amani, reporter,
+                                                        registered_group):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await tg.send(amani, chat, "We met the commander <b>today</b>.")
+    preview = tg.last_text(chat)
+    assert "Your reply to the reporter of case #1:" in preview
+    assert "We met the commander &lt;b&gt;today&lt;/b&gt;." in preview
+    assert labels(tg, chat) == ["Send", "Edit", "Cancel"]
+    assert await _replies(database) == 0
+    assert "We met the commander" not in await _reporter_sees(tg, reporter, receipt)
+    await press_last(tg, amani, chat, "Edit")
+    assert tg.last_text(chat).startswith("Send the new text of your reply.")
+    await tg.send(amani, chat, "We met the commander on Monday.")
+    assert await _replies(database) == 0
+    old_preview = [m for m in tg.api.chat_messages(chat) if m.from_bot][-1]
+    await press_last(tg, amani, chat, "Send")
+    assert tg.last_text(chat).startswith("Reply saved.")
+    assert await _replies(database) == 1
+    card = await _reporter_sees(tg, reporter, receipt)
+    assert "We met the commander on Monday." in card and "<b>today" not in card
+    # a second press of Send sends nothing again
+    await tg.press_data(amani, old_preview, "pr:send:reply")
+    assert await _replies(database) == 1
+
+
+@pytest.mark.parametrize("how", ["button", "/cancel", "annuler", "Ghairi", "tika", "cancelar"])
+async def test_cancel_at_the_reply_prompt_and_preview(tg, database, amani, reporter,
+                                                      registered_group, how):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await tg.send(amani, chat, "Please come to the office.")
+    if how == "button":
+        await press_last(tg, amani, chat, "Cancel")
+    else:
+        await tg.send(amani, chat, how)
+    assert tg.last_text(chat) == "Cancelled. Nothing was sent."
+    await tg.send(amani, chat, "Another text")
+    assert "Your reply" not in tg.last_text(chat)
+    assert await _replies(database) == 0
+    assert "come to the office" not in await _reporter_sees(tg, reporter, receipt)
+
+
+async def test_cancel_button_of_the_prompt_itself(tg, database, amani, reporter,
+                                                  registered_group):
+    chat, _receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await press_last(tg, amani, chat, "Cancel")
+    assert tg.last_text(chat) == "Cancelled. Nothing was sent."
+
+
+async def test_a_question_at_the_reply_prompt_is_asked_back(tg, database, amani, reporter,
+                                                            registered_group):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await tg.send(amani, chat, "What should we do if the soldiers come back?")
+    assert tg.last_text(chat).startswith("This looks like a question.")
+    assert labels(tg, chat) == ["It is my answer", "It was a question", "Cancel"]
+    await press_last(tg, amani, chat, "It was a question")
+    assert "/ask" in tg.last_text(chat)
+    assert await _replies(database) == 0
+    await tg.send(amani, chat, "¿Cómo está usted?")
+    await press_last(tg, amani, chat, "It is my answer")
+    assert labels(tg, chat) == ["Send", "Edit", "Cancel"]
+    assert await _replies(database) == 0
+    await press_last(tg, amani, chat, "Send")
+    assert "¿Cómo está usted?" in await _reporter_sees(tg, reporter, receipt)
+
+
+async def test_a_command_at_the_prompt_is_run_as_a_command(tg, database, amani, reporter,
+                                                           registered_group):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await tg.send(amani, chat, "/reports")
+    assert "Open concern reports" in tg.last_text(chat)
+    await tg.send(amani, chat, "/Help")
+    assert await _replies(database) == 0
+    assert "Open concern" not in await _reporter_sees(tg, reporter, receipt)
+
+
+async def test_forged_prompt_buttons_are_refused(tg, database, amani, bahati, reporter,
+                                                 registered_group):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    prompt = tg.last_bot_message(chat)
+    before = len(tg.api.sent("answerCallbackQuery"))
+    for data in ("pr:send:reply", "pr:answer:reply", "pr:explode:reply", "pr:send:bogus"):
+        await tg.press_data(amani, prompt, data)
+    answers = [c.params.get("text") for c in tg.api.sent("answerCallbackQuery")[before:]]
+    assert answers == ["This button is not valid any more."] * 4
+    await tg.send(amani, chat, "Come on Monday.")
+    preview = tg.last_bot_message(chat)
+    # someone else pressing Send (a forged press in another chat) sends nothing
+    await tg.press_data(bahati, preview, "pr:send:reply")
+    assert await _replies(database) == 0
+    assert "Come on Monday" not in await _reporter_sees(tg, reporter, receipt)
+
+
+async def test_a_failed_commit_at_send_does_not_confirm(tg, database, amani, reporter,
+                                                        registered_group, failing_commits):
+    chat, receipt = await _reply_prompt(tg, database, amani, reporter, registered_group)
+    await tg.send(amani, chat, "We will visit on Friday.")
+    preview = tg.last_bot_message(chat)
+    failing_commits.armed = True
+    await tg.press(amani, preview, "Send")
+    failing_commits.armed = False
+    assert failing_commits.failed >= 1
+    assert not any(t.startswith("Reply saved.") for t in tg.texts(chat))
+    assert await _replies(database) == 0
+    assert "visit on Friday" not in await _reporter_sees(tg, reporter, receipt)
+    await tg.press(amani, preview, "Send")  # trying again works
+    assert tg.last_text(chat).startswith("Reply saved.")
+    assert "visit on Friday" in await _reporter_sees(tg, reporter, receipt)
