@@ -164,3 +164,77 @@ async def test_a_failed_commit_at_send_does_not_confirm(tg, database, amani, rep
     await tg.press(amani, preview, "Send")  # trying again works
     assert tg.last_text(chat).startswith("Reply saved.")
     assert "visit on Friday" in await _reporter_sees(tg, reporter, receipt)
+
+
+async def _person(database, telegram_id):
+    from storage.models import Person
+    async with database.session() as s:
+        return (await s.exec(select(Person).where(Person.telegram_id == telegram_id))).one()
+
+
+async def _org_prompt(tg, user) -> int:
+    chat = tg.private_chat(user)
+    await tg.send(user, chat, "/profile")
+    await tg.press(user, tg.last_bot_message(chat), "Organisation")
+    assert "Send the name of your organisation" in tg.last_text(chat)
+    assert labels(tg, chat) == ["Cancel"]
+    return chat
+
+
+async def test_profile_does_not_take_a_question_as_an_organisation(tg, database, amani,
+                                                                   registered_group):
+    chat = await _org_prompt(tg, amani)
+    await tg.send(amani, chat, "Que faire si un défenseur est arrêté ?")
+    assert tg.last_text(chat).startswith("This looks like a question.")
+    await tg.send(amani, chat, "Banro")
+    assert tg.last_text(chat) == "Please answer with the buttons above."
+    question = [m for m in tg.api.chat_messages(chat) if m.from_bot][-2]
+    await tg.press(amani, question, "It was a question")
+    assert "/ask" in tg.last_text(chat)
+    assert (await _person(database, amani.id)).organisation is None
+    await tg.send(amani, chat, "Banro Mining")
+    assert "Organisation: Banro Mining" in tg.last_text(chat)
+
+
+async def test_profile_question_kept_when_it_is_the_answer(tg, database, amani, registered_group):
+    chat = await _org_prompt(tg, amani)
+    await tg.send(amani, chat, "Who Cares?")
+    await press_last(tg, amani, chat, "It is my answer")
+    assert "Organisation: Who Cares?" in tg.last_text(chat)
+    assert (await _person(database, amani.id)).organisation == "Who Cares?"
+
+
+@pytest.mark.parametrize("how", ["button", "/cancel", "cancel", "Annuler", "futa", "longola"])
+async def test_cancel_at_the_profile_prompts(tg, database, amani, registered_group, how):
+    chat = await _org_prompt(tg, amani)
+    if how == "button":
+        await press_last(tg, amani, chat, "Cancel")
+    else:
+        await tg.send(amani, chat, how)
+    assert "Cancelled." in tg.texts(chat)[-2]
+    assert (await _person(database, amani.id)).organisation is None
+    await tg.press(amani, tg.last_bot_message(chat), "Time zone")
+    if how == "button":
+        await press_last(tg, amani, chat, "Cancel")
+    else:
+        await tg.send(amani, chat, how)
+    assert "Cancelled." in tg.texts(chat)[-2]
+    assert (await _person(database, amani.id)).timezone is None
+
+
+async def test_a_command_at_the_profile_prompt_is_run(tg, database, amani, registered_group):
+    chat = await _org_prompt(tg, amani)
+    await tg.send(amani, chat, "/help")
+    assert (await _person(database, amani.id)).organisation is None
+    assert "I did not understand" not in tg.last_text(chat)
+
+
+async def test_forged_profile_prompt_buttons(tg, database, amani, registered_group):
+    chat = await _org_prompt(tg, amani)
+    prompt = tg.last_bot_message(chat)
+    before = len(tg.api.sent("answerCallbackQuery"))
+    await tg.press_data(amani, prompt, "pr:answer:org")
+    await tg.press_data(amani, prompt, "pr:question:tz")
+    answers = [c.params.get("text") for c in tg.api.sent("answerCallbackQuery")[before:]]
+    assert answers == ["This button is not valid any more."] * 2
+    assert (await _person(database, amani.id)).organisation is None
