@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.formatting import escape
 from bot.i18n import _
+from bot.telegram_text import split_html
 
 # "cancel" as people type it, in en, fr, es, sw and ln (lower case, without the final stop).
 CANCEL_WORDS = frozenset({
@@ -91,10 +92,11 @@ async def ask_for(message: Message, text: str, kind: str) -> Message:
 
 async def show_preview(message: Message, heading: str, text: str, kind: str) -> Message:
     """The preview of a message to be sent on the author's behalf: nothing goes before Send."""
-    body = escape(text)
-    return await message.answer(
-        f"{heading}\n\n<blockquote>{body}</blockquote>\n\n"
-        + _("Nothing is sent until you press Send."), reply_markup=preview_keyboard(kind))
+    parts = split_html(f"{heading}\n\n<blockquote>{escape(text)}</blockquote>\n\n"
+                       + _("Nothing is sent until you press Send."))
+    for part in parts[:-1]:  # a long text is shown whole, in as many messages as it takes
+        await message.answer(part)
+    return await message.answer(parts[-1], reply_markup=preview_keyboard(kind))
 
 
 async def ask_answer_or_question(message: Message, kind: str) -> Message:
