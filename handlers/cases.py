@@ -1,6 +1,10 @@
 """Concern reports, the secretariat's side: /reports, /case N, /reportstats, /reportsettings.
 Their texts and keyboards are in handlers/case_texts.py, the notices the secretariat gets
-through the outbox in handlers/case_notices.py."""
+through the outbox in handlers/case_notices.py.
+
+Longer than 400 lines: the reply to a reporter is kept here with the case buttons that open it,
+because its preview (Send / Edit / Cancel, handlers/prompts.py) re-checks the same case access
+at every step."""
 
 from __future__ import annotations
 

@@ -6,6 +6,10 @@ Reports are only taken in a private chat. Nothing identifying the reporter reach
 tables; the conversation state (language, draft, ids of the messages to delete) lives in the FSM
 storage only until the report is filed, and the person row the context middleware keeps for a
 user who only uses these commands is dropped again after each update.
+
+Longer than 400 lines: every step of the one sealed conversation is here (a second /report
+asking before it discards a draft, voice notes and photos at each free-text step), so that no
+step can be reached without the draft's cipher.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ asked back; forged buttons; a failed commit at Send confirms nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import select
 
@@ -13,6 +15,7 @@ from storage.report_tables import ReportEvent
 from tests.report_helpers import labels, make_report, press_last
 
 pytestmark = pytest.mark.usefixtures("fresh_report_keys")
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # the `clock` fixture's time
 
 
 async def _replies(database) -> int:
@@ -238,3 +241,59 @@ async def test_forged_profile_prompt_buttons(tg, database, amani, registered_gro
     answers = [c.params.get("text") for c in tg.api.sent("answerCallbackQuery")[before:]]
     assert answers == ["This button is not valid any more."] * 2
     assert (await _person(database, amani.id)).organisation is None
+
+
+async def _decline_preview(tg, database, amani, bahati, group):
+    from bot.delivery.sender import Sender
+    from bot.delivery.worker import Delivery
+    await tg.send(amani, group, "/schedule 2026-12-03 10:00 | Monthly meeting")
+    await tg.send(bahati, group, "/join")
+    tg.private_chat(bahati)
+    await tg.send(bahati, group, "/propose Road safety")
+    chat = tg.private_chat(amani)
+
+    async def deliver():
+        await Delivery(database, Sender(tg.bot, database, rate_limits=False)).run(
+            NOW)
+    await tg.send(amani, chat, "/decline 1 Not in our mandate")
+    assert "Not in our mandate" in tg.last_text(chat)
+    assert labels(tg, chat) == ["Send", "Edit", "Cancel"]
+    return chat, deliver
+
+
+async def _bahati_told(tg, bahati) -> str:
+    return "\n".join(tg.texts(tg.private_chat(bahati)))
+
+
+@pytest.mark.parametrize("how", ["button", "/cancel", "annuler"])
+async def test_decline_reason_cancelled(tg, database, clock, amani, bahati, registered_group,
+                                        how):
+    from storage.agenda_tables import AgendaItem
+    chat, deliver = await _decline_preview(tg, database, amani, bahati, registered_group)
+    if how == "button":
+        await press_last(tg, amani, chat, "Cancel")
+    else:
+        await tg.send(amani, chat, how)
+    assert tg.last_text(chat) == "Cancelled. Nothing was sent."
+    await deliver()
+    assert "Not in our mandate" not in await _bahati_told(tg, bahati)
+    async with database.session() as s:
+        assert [i.status for i in (await s.exec(select(AgendaItem))).all()] != ["declined"]
+
+
+async def test_decline_reason_edited_then_sent(tg, database, clock, amani, bahati,
+                                               registered_group):
+    chat, deliver = await _decline_preview(tg, database, amani, bahati, registered_group)
+    first = tg.last_bot_message(chat)
+    await press_last(tg, amani, chat, "Edit")
+    assert "Send the new reason" in tg.last_text(chat)
+    await tg.send(amani, chat, "Already discussed in November")
+    second = tg.last_bot_message(chat)
+    await tg.press_data(amani, first, "pr:send:decline")  # the old preview sends nothing
+    await deliver()
+    assert "Road safety" not in await _bahati_told(tg, bahati)
+    await tg.press(amani, second, "Send")
+    assert tg.last_text(chat) == "Declined; the proposer is told."
+    await deliver()
+    told = await _bahati_told(tg, bahati)
+    assert "Already discussed in November" in told and "Not in our mandate" not in told
