@@ -297,3 +297,30 @@ async def test_decline_reason_edited_then_sent(tg, database, clock, amani, bahat
     await deliver()
     told = await _bahati_told(tg, bahati)
     assert "Already discussed in November" in told and "Not in our mandate" not in told
+
+
+@pytest.mark.parametrize("how", ["button", "sitisha"])
+async def test_cancel_at_the_note_prompt(tg, database, amani, reporter, registered_group, how):
+    await make_report(tg, database, reporter, registered_group)
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/case 1")
+    await press_last(tg, amani, chat, "Add an internal note")
+    assert "Or press Cancel." in tg.last_text(chat)
+    if how == "button":
+        await press_last(tg, amani, chat, "Cancel")
+    else:
+        await tg.send(amani, chat, how)
+    assert tg.last_text(chat) == "Cancelled. Nothing was sent."
+    await tg.send(amani, chat, "Informed the company")
+    async with database.session() as s:
+        assert [e.kind for e in (await s.exec(select(ReportEvent))).all()] == ["submitted"]
+
+
+async def test_cancel_while_editing_a_decline_reason(tg, database, clock, amani, bahati,
+                                                     registered_group):
+    chat, deliver = await _decline_preview(tg, database, amani, bahati, registered_group)
+    await press_last(tg, amani, chat, "Edit")
+    await tg.send(amani, chat, "kotika")
+    assert tg.last_text(chat) == "Cancelled. Nothing was sent."
+    await deliver()
+    assert "Road safety" not in await _bahati_told(tg, bahati)
