@@ -11,7 +11,10 @@ def build_router() -> Router:
         profile, report_status, reports, schedule, setup, start,
     )
 
+    from handlers import agenda_decline
+
     root = Router(name="wgbot")
+    root.include_router(agenda_decline.router.build())  # /decline, previewed; only its own state
     # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
     # /status before /report: the report flow's catch-all would take what is written in /status.
     for module in (setup, members, profile, language, my_calendar, calendar, calendar_settings,

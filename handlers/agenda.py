@@ -278,24 +278,6 @@ async def review(
     await edit_in_place(query.message, split_html(text)[0], review_keyboard(item, locale))
 
 
-@router.message(Command("decline"))
-async def decline(
-    message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
-    locale: str, ticker: Ticker,
-) -> None:
-    number, _, reason = (command.args or "").strip().lstrip("#").partition(" ")
-    if not number.isdecimal() or len(number) > 9:
-        await message.answer(translate("Usage: /decline N REASON", locale))
-        return
-    try:
-        item, group = await agenda.item_for_secretariat(session, int(number), person)
-        await agenda.review(session, item, group, "decline", now_of(ticker), reason)
-    except agenda.AgendaError as err:
-        await message.answer(error_text(err.code, locale, **err.params))
-        return
-    await message.answer(translate("Declined; the proposer is told.", locale))
-
-
 @router.message(Command("merge"))
 async def merge(
     message: Message, command: CommandObject, session: AsyncSession, person: Person | None,

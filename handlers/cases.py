@@ -1,6 +1,10 @@
 """Concern reports, the secretariat's side: /reports, /case N, /reportstats, /reportsettings.
 Their texts and keyboards are in handlers/case_texts.py, the notices the secretariat gets
-through the outbox in handlers/case_notices.py."""
+through the outbox in handlers/case_notices.py.
+
+Longer than 400 lines: the reply to a reporter is kept here with the case buttons that open it,
+because its preview (Send / Edit / Cancel, handlers/prompts.py) re-checks the same case access
+at every step."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from bot.formatting import escape
 from bot.i18n import _
 from bot.services.groups import is_secretariat
 from bot.services.report_crypto import ReportUnreadable
+from bot.services.report_drafts import DraftCipher, open_secret, seal_secret
 from bot.services.reports import (
     ReportError,
     acknowledge,
@@ -52,6 +57,16 @@ from handlers.case_texts import (
     unreadable_text,
 )
 from handlers.common import RouterTemplate, answer_parts, require_registered
+from handlers.prompts import (
+    PromptCb,
+    ask_answer_or_question,
+    ask_for,
+    cancelled_text,
+    is_cancel_word,
+    looks_like_question,
+    question_hint,
+    show_preview,
+)
 from handlers.report_texts import load_cipher, status_label, unavailable_text
 from storage.models import Membership, Person, WorkingGroup
 from storage.report_tables import ReportCase
@@ -66,6 +81,8 @@ LIST_MAX = 30
 class CaseForm(StatesGroup):
     note = State()
     reply = State()
+    question = State()  # the reply looked like a question: answer or question?
+    preview = State()  # the reply is shown to its author; nothing goes before Send
 
 
 async def _private_only(message: Message) -> bool:
@@ -210,12 +227,13 @@ async def case_pressed(query: CallbackQuery, callback_data: CaseCb, session: Asy
         elif action in ("note", "reply"):
             await query.answer()
             await state.set_state(CaseForm.note if action == "note" else CaseForm.reply)
-            await state.update_data(case=case.id)
+            await state.set_data({"case": case.id})
             prompt = _("Send the internal note for case #{number} (the reporter never sees "
-                       "it), or /cancel.") if action == "note" else _(
+                       "it).") if action == "note" else _(
                 "Send your reply to the reporter of case #{number}. They read it with their "
-                "receipt code; do not ask for their name or contacts. Or /cancel.")
-            await message.answer(prompt.format(number=case.id))
+                "receipt code; do not ask for their name or contacts. You will see it before "
+                "it is sent.")
+            await ask_for(message, prompt.format(number=case.id), action)
         else:
             await query.answer(_("This button is not valid any more."), show_alert=True)
     except ReportError as err:
@@ -223,16 +241,18 @@ async def case_pressed(query: CallbackQuery, callback_data: CaseCb, session: Asy
 
 
 @router.message(Command("cancel"), StateFilter(CaseForm))
+@router.message(StateFilter(CaseForm), F.text.func(is_cancel_word))
 async def cancel_note(message: Message, state: FSMContext) -> None:
     await state.clear()
-    await message.answer(_("Cancelled."))
+    await message.answer(cancelled_text())
 
 
-@router.message(StateFilter(CaseForm), F.chat.type == "private", ~F.text.startswith("/"))
+@router.message(StateFilter(CaseForm.note, CaseForm.reply), F.chat.type == "private",
+                ~F.text.startswith("/"))
 async def note_sent(message: Message, state: FSMContext, session: AsyncSession,
-                    person: Person | None, settings: Settings) -> None:
+                    person: Person | None, settings: Settings,
+                    draft_cipher: DraftCipher | None = None) -> None:
     reply = await state.get_state() == CaseForm.reply.state
-    case_id = (await state.get_data()).get("case")
     cipher = load_cipher(settings)
     if cipher is None:
         await message.answer(unavailable_text())
@@ -240,25 +260,116 @@ async def note_sent(message: Message, state: FSMContext, session: AsyncSession,
     if not message.text:
         await message.answer(case_error_text("note_empty"))
         return
+    if reply:  # shown first, sent only on Send; kept sealed meanwhile
+        if draft_cipher is None:
+            await message.answer(unavailable_text())
+            return
+        await state.update_data(seal_secret(await state.get_data(), draft_cipher,
+                                            reply=message.text))
+        if looks_like_question(message.text):
+            await state.set_state(CaseForm.question)
+            await ask_answer_or_question(message, "reply")
+        else:
+            await _preview_reply(message, state, draft_cipher)
+        return
+    case_id = (await state.get_data()).get("case")
     try:
         case = await case_for(session, cipher, person, int(case_id or 0))
         assert person is not None
-        await add_note(session, cipher, case, person, message.text, datetime.now(UTC),
-                       reply=reply)
+        await add_note(session, cipher, case, person, message.text, datetime.now(UTC))
     except ReportError as err:
         await message.answer(case_error_text(err.code, **err.params))
         if err.code == "no_case":
             await state.clear()
         return
     await state.clear()
-    if reply:
-        text = _("Reply saved. The reporter reads it with /status and their code.")
-        if case.notify_to is not None:
-            text += " " + _("They asked to be told of answers: they will get a notice without "
-                            "content.")
+    await message.answer(_("Note saved in the history of case #{number}.").format(number=case.id))
+
+
+@router.message(StateFilter(CaseForm.question, CaseForm.preview), F.chat.type == "private",
+                ~F.text.startswith("/"))
+async def waiting_for_a_button(message: Message) -> None:
+    await message.answer(_("Please use the buttons above: Send, Edit or Cancel."))
+
+
+async def _preview_reply(message: Message, state: FSMContext,
+                         draft_cipher: DraftCipher | None) -> None:
+    data = await state.get_data()
+    text = open_secret(data, draft_cipher).get("reply", "")
+    await state.set_state(CaseForm.preview)
+    sent = await show_preview(message, _("Your reply to the reporter of case #{number}:").format(
+        number=data.get("case")), text, "reply")
+    await state.update_data(preview=sent.message_id)
+
+
+@router.callback_query(PromptCb.filter(F.kind.in_({"reply", "note"})))
+async def reply_prompt_pressed(query: CallbackQuery, callback_data: PromptCb,
+                               state: FSMContext, session: AsyncSession,
+                               person: Person | None, settings: Settings,
+                               draft_cipher: DraftCipher | None = None) -> None:
+    message, action = query.message, callback_data.action
+    current = await state.get_state()
+    expected = {"cancel": None, "edit": CaseForm.preview.state,
+                "send": CaseForm.preview.state, "answer": CaseForm.question.state,
+                "question": CaseForm.question.state}
+    data = await state.get_data()
+    stale = (not isinstance(message, Message) or action not in expected
+             or current is None or not current.startswith("CaseForm:")
+             or (expected[action] is not None and current != expected[action])
+             or (action in ("send", "edit") and data.get("preview") != message.message_id))
+    if stale:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    assert isinstance(message, Message)
+    if action == "cancel":
+        await state.clear()
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(cancelled_text())
+    elif action == "edit":
+        await state.set_state(CaseForm.reply)
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await ask_for(message, _("Send the new text of your reply."), "reply")
+    elif action == "question":
+        await state.set_state(CaseForm.reply)
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(question_hint())
+    elif action == "answer":
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await _preview_reply(message, state, draft_cipher)
     else:
-        text = _("Note saved in the history of case #{number}.").format(number=case.id)
-    await message.answer(text)
+        await _send_reply(query, message, state, session, person, settings, draft_cipher)
+
+
+async def _send_reply(query: CallbackQuery, message: Message, state: FSMContext,
+                      session: AsyncSession, person: Person | None, settings: Settings,
+                      draft_cipher: DraftCipher | None) -> None:
+    cipher = load_cipher(settings)
+    data = await state.get_data()
+    text = open_secret(data, draft_cipher).get("reply")
+    if cipher is None or not text:
+        await query.answer(unavailable_text()[:200], show_alert=True)
+        return
+    try:
+        case = await case_for(session, cipher, person, int(data.get("case") or 0))
+        assert person is not None
+        await add_note(session, cipher, case, person, text, datetime.now(UTC), reply=True)
+    except ReportError as err:
+        await query.answer(case_error_text(err.code, **err.params)[:200], show_alert=True)
+        if err.code == "no_case":
+            await state.clear()
+        return
+    await query.answer()  # commits first: a failed commit confirms nothing (bot/middleware.py)
+    await state.clear()
+    await message.edit_reply_markup(reply_markup=None)
+    confirmation = _("Reply saved. The reporter reads it with /status and their code.")
+    if case.notify_to is not None:
+        confirmation += " " + _("They asked to be told of answers: they will get a notice "
+                                "without content.")
+    await message.answer(confirmation)
 
 
 # -- /reportstats ---------------------------------------------------------------------------

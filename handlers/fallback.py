@@ -38,6 +38,14 @@ async def unknown_command(message: Message, bot: Bot) -> None:
     )
 
 
+@router.message(F.chat.type == "private", F.voice | F.photo)
+async def private_media(message: Message) -> None:
+    """A voice note or photo outside any conversation is not kept: point to /report."""
+    await message.answer(_("I do not keep voice notes or photos sent like this. To report a "
+                           "concern with them, send /report: I will ask for them at each step, "
+                           "and only your working group's secretariat will see them."))
+
+
 @router.message(F.chat.type == "private")
 async def private_text(message: Message, person: Person | None) -> None:
     text = _("I did not understand that. Send /help to see what I can do.")

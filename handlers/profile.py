@@ -23,6 +23,14 @@ from bot.services.people import (
 )
 from handlers.common import RouterTemplate, pillar_label, private_link_keyboard
 from handlers.language import language_rows
+from handlers.prompts import (
+    PromptCb,
+    ask_answer_or_question,
+    ask_for,
+    is_cancel_word,
+    looks_like_question,
+    question_hint,
+)
 from storage.models import Person, Pillar
 
 router = RouterTemplate("profile")
@@ -36,6 +44,7 @@ class ProfileCb(CallbackData, prefix="pf"):
 class ProfileForm(StatesGroup):
     organisation = State()
     timezone = State()
+    question = State()  # the organisation's name looked like a question
 
 
 def profile_card(person: Person, locale: str) -> str:
@@ -96,6 +105,7 @@ async def profile_in_group(message: Message, bot: Bot) -> None:
 
 
 @router.message(Command("cancel"), StateFilter(ProfileForm))
+@router.message(StateFilter(ProfileForm), F.text.func(is_cancel_word))
 async def cancel(message: Message, state: FSMContext, person: Person | None, locale: str) -> None:
     await state.clear()
     await message.answer(_("Cancelled."))
@@ -133,12 +143,12 @@ async def profile_pressed(
         await message.edit_reply_markup(reply_markup=profile_keyboard(person))
     elif action == "org":
         await state.set_state(ProfileForm.organisation)
-        await message.answer(_("Send the name of your organisation (at most {max} characters), "
-                               "or /cancel.").format(max=ORGANISATION_MAX))
+        await ask_for(message, _("Send the name of your organisation (at most {max} "
+                                 "characters).").format(max=ORGANISATION_MAX), "org")
     elif action == "tz":
         await state.set_state(ProfileForm.timezone)
-        await message.answer(_("Send your time zone as an IANA name, for example "
-                               "Africa/Lubumbashi or America/Bogota, or /cancel."))
+        await ask_for(message, _("Send your time zone as an IANA name, for example "
+                                 "Africa/Lubumbashi or America/Bogota."), "tz")
     elif action == "done":
         if message.reply_markup is not None:  # a second press finds nothing left to remove
             await message.edit_reply_markup(reply_markup=None)
@@ -159,12 +169,12 @@ PROFILE_ERRORS = {
 
 async def _save_text(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None,
-    locale: str, setter,
+    locale: str, setter, text: str | None = None,
 ) -> None:
     if person is None:
         return
     try:
-        await setter(session, person, message.text or "")
+        await setter(session, person, message.text or "" if text is None else text)
     except ProfileError as err:
         await message.answer(PROFILE_ERRORS[err.code]())
         return
@@ -177,7 +187,44 @@ async def _save_text(
 async def organisation_sent(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, locale: str,
 ) -> None:
+    if looks_like_question(message.text):  # "what should we do if ...?" is no organisation
+        await state.set_state(ProfileForm.question)
+        await state.update_data(organisation=(message.text or "")[:ORGANISATION_MAX + 1])
+        await ask_answer_or_question(message, "org")
+        return
     await _save_text(message, state, session, person, locale, set_organisation)
+
+
+@router.message(ProfileForm.question, F.chat.type == "private", ~F.text.startswith("/"))
+async def waiting_for_a_button(message: Message) -> None:
+    await message.answer(_("Please answer with the buttons above."))
+
+
+@router.callback_query(PromptCb.filter(F.kind.in_({"org", "tz"})), F.message.chat.type == "private")
+async def prompt_pressed(query: CallbackQuery, callback_data: PromptCb, state: FSMContext,
+                         session: AsyncSession, person: Person | None, locale: str) -> None:
+    message, action, current = query.message, callback_data.action, await state.get_state()
+    in_question = current == ProfileForm.question.state
+    valid = isinstance(message, Message) and person is not None and (
+        (action == "cancel" and current is not None and current.startswith("ProfileForm:"))
+        or (action in ("answer", "question") and in_question))
+    if not valid:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    assert isinstance(message, Message) and person is not None
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    if action == "cancel":
+        await state.clear()
+        await message.answer(_("Cancelled."))
+        await show_profile(message, person, locale)
+    elif action == "question":
+        await state.set_state(ProfileForm.organisation)
+        await message.answer(question_hint())
+    else:
+        text = (await state.get_data()).get("organisation", "")
+        await state.set_state(ProfileForm.organisation)
+        await _save_text(message, state, session, person, locale, set_organisation, text)
 
 
 @router.message(ProfileForm.timezone, F.chat.type == "private", ~F.text.startswith("/"))

@@ -6,6 +6,10 @@ Reports are only taken in a private chat. Nothing identifying the reporter reach
 tables; the conversation state (language, draft, ids of the messages to delete) lives in the FSM
 storage only until the report is filed, and the person row the context middleware keeps for a
 user who only uses these commands is dropped again after each update.
+
+Longer than 400 lines: every step of the one sealed conversation is here (a second /report
+asking before it discards a draft, voice notes and photos at each free-text step), so that no
+step can be reached without the draft's cipher.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from bot.services.reports import (
     WHERE_MAX,
     Counters,
     ReportError,
+    add_part,
     check_draft,
     check_report_allowed,
     clean_line,
@@ -37,6 +42,7 @@ from bot.services.reports import (
     take_report_quota,
 )
 from handlers.common import private_link_keyboard
+from handlers.prompts import is_cancel_word
 from handlers.report_conversation import (
     STEP_STATES,
     WIPE_MAX,
@@ -99,6 +105,26 @@ async def report_start(
     message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
     command: CommandObject, person: Person | None, report_counters: Counters,
 ) -> None:
+    # Only the deep link carries a group code; words after /report are never used.
+    link = command.args or "" if command.command == "start" else ""
+    code = link.removeprefix("report").removeprefix("_")[:16]
+    current = await state.get_state()
+    if current is not None and current.startswith("ReportForm:") and current != \
+            ReportForm.language.state:
+        # a draft is under way: never discard it without asking
+        await _track(state, message.message_id)
+        await _say(message, state, _("You have a report in progress. Continue it, or start "
+                                     "again? Starting again deletes what you wrote."),
+                   _kb([_btn(_("Continue my report"), "resume")],
+                       [_btn(_("Start again"), "restart", code)]))
+        return
+    await _begin(message, state, session, settings, code, person, report_counters,
+                 _user_id(message))
+
+
+async def _begin(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
+                 code: str, person: Person | None, report_counters: Counters,
+                 user_id: int) -> None:
     await state.clear()
     await _track(state, message.message_id)
     cipher = load_cipher(settings)
@@ -106,13 +132,10 @@ async def report_start(
         await message.answer(unavailable_text())
         return
     try:
-        await check_report_allowed(report_counters, _user_id(message), datetime.now(UTC))
+        await check_report_allowed(report_counters, user_id, datetime.now(UTC))
     except ReportError as err:
         await message.answer(report_error_text(err.code, **err.params))
         return
-    # Only the deep link carries a group code; words after /report are never used.
-    link = command.args or "" if command.command == "start" else ""
-    code = link.removeprefix("report").removeprefix("_")
     if code:
         group = await get_group_by_code(session, code[:16])
         if group is None:
@@ -128,6 +151,39 @@ async def report_start(
     rows = [[_btn(LANGUAGE_NAMES[c], "lang", c)] for c in ("sw", "fr", "ln", "en", "es")]
     await _say(message, state, _("Choose the language of your report:"),
                _kb(*rows, [_btn(_("Stop"), "cancel")]))
+
+
+@router.callback_query(ReportCb.filter(F.action.in_({"resume", "restart"})),
+                       StateFilter(*STEP_STATES.values(), ReportForm.group))
+async def draft_kept_or_restarted(
+    query: CallbackQuery, callback_data: ReportCb, state: FSMContext, session: AsyncSession,
+    settings: Settings, person: Person | None, report_counters: Counters, bot: Bot,
+) -> None:
+    message = query.message
+    if not isinstance(message, Message) or len(callback_data.value) > 16:
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    if callback_data.action == "restart":
+        await _wipe(bot, message.chat.id, state)
+        await _begin(message, state, session, settings, callback_data.value, person,
+                     report_counters, query.from_user.id)
+        return
+    current = await state.get_state()
+    step = next((s for s, st in STEP_STATES.items() if st.state == current), None)
+    if step is None:  # choosing the group: its buttons are still above
+        await _say(message, state, _("Please answer as asked above, with a button or in text, "
+                                     "or press Stop."))
+        return
+    await _show(message, state, step, session)
+
+
+@router.message(StateFilter(ReportForm), F.chat.type == "private", F.text.func(is_cancel_word))
+async def cancel_word(message: Message, state: FSMContext, bot: Bot) -> None:
+    """"cancel" alone, in any of the five languages, stops like /cancel (before the steps
+    that take text, which would keep it as the place or the time)."""
+    await cancel_command(message, state, bot)
 
 
 @router.callback_query(ReportCb.filter(F.action == "lang"), ReportForm.language)
@@ -268,6 +324,27 @@ async def where_sent(message: Message, state: FSMContext) -> None:
 @router.message(ReportForm.when, F.chat.type == "private", F.text, ~F.text.startswith("/"))
 async def when_sent(message: Message, state: FSMContext) -> None:
     await _save_line(message, state, "when", WHEN_MAX, "what")
+
+
+@router.message(StateFilter(ReportForm.where, ReportForm.when), F.chat.type == "private",
+                F.voice | F.photo)
+async def where_or_when_recorded(message: Message, state: FSMContext) -> None:
+    """A voice note or a photo answers "where" or "when" too: it joins the report's
+    attachments, and the line points to it (as the case view numbers them)."""
+    await _track(state, message.message_id)
+    field = "where" if await state.get_state() == ReportForm.where.state else "when"
+    kind, value = ("voice", message.voice.file_id) if message.voice is not None else (
+        "photo", message.photo[-1].file_id if message.photo else "")
+    parts = (await _secret(state)).get("parts", [])
+    try:
+        parts = add_part(parts, kind, value)
+    except ReportError as err:
+        await _say(message, state, report_error_text(err.code, **err.params))
+        return
+    number = sum(1 for p in parts if p.get("kind") in ("photo", "voice"))
+    mark = "🎤" if kind == "voice" else "📷"
+    await _put_secret(state, parts=parts, **{field: f"{mark} #{number}"})
+    await _show(message, state, "what" if field == "when" else "when")
 
 
 @router.callback_query(ReportCb.filter(F.action == "when"), ReportForm.when)

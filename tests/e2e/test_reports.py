@@ -87,7 +87,10 @@ async def test_swahili_report_receipt_status_and_reply(bot_process, shim, tg):
     before = await _snapshot(tg, secretariat)
     await tg.press(AMANI, secretariat, case, "Reply to the reporter")
     await _after(tg, secretariat, before)  # the prompt for the reply
-    await _say(tg, AMANI, secretariat, "Tumepokea. Uko salama?")
+    preview = await _say(tg, AMANI, secretariat, "Tumepokea. Uko salama?")
+    before = await _snapshot(tg, secretariat)
+    await tg.press(AMANI, secretariat, preview, "Send")  # nothing goes before Send
+    await _after(tg, secretariat, before)
 
     card = await _say(tg, JUMA, private, f"/status {receipt}")
     status_texts = "\n".join(m.text or "" for m in await tg.bot_messages(private))

@@ -113,6 +113,11 @@ async def test_move_up_and_down_and_decline_with_reason(tg, database, clock, ama
     assert "1. First topic" in reviews[1].text
 
     await tg.send(amani, tg.private_chat(amani), "/decline 3 Out of the group's mandate")
+    preview = tg.last_bot_message(tg.private_chat(amani))
+    assert "Out of the group's mandate" in preview.text
+    await _deliver(tg, database, NOW)
+    assert "Third topic" not in "\n".join(tg.texts(tg.private_chat(bahati)))  # not yet
+    await tg.press(amani, preview, "Send")
     assert tg.last_text(tg.private_chat(amani)) == "Declined; the proposer is told."
     await _deliver(tg, database, NOW)
     notice = tg.last_text(tg.private_chat(bahati))

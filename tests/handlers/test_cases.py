@@ -70,6 +70,7 @@ async def test_actions_are_recorded_with_who_did_them(tg, database, amani, repor
     await tg.send(amani, chat, "/case 1")
     await press_last(tg, amani, chat, "Reply to the reporter")
     await tg.send(amani, chat, "We have met the commander. Are you safe?")
+    await press_last(tg, amani, chat, "Send")
     assert tg.last_text(chat).startswith("Reply saved.")
     case = await _case(database)
     assert case.status == "under_review" and case.acknowledged_on is not None
@@ -160,6 +161,7 @@ async def test_reply_notice_for_a_reporter_who_asked(tg, database, amani, report
     await tg.send(amani, chat, "/case 1")
     await press_last(tg, amani, chat, "Reply to the reporter")
     await tg.send(amani, chat, "Please come to the office on Monday.")
+    await press_last(tg, amani, chat, "Send")
     assert "they will get a notice without content" in tg.last_text(chat)
     now = datetime.now(UTC)
     async with database.session() as s:

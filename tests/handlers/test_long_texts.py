@@ -88,6 +88,7 @@ async def test_status_with_a_reply_of_many_angle_brackets(tg, database, amani, r
         await tg.send(amani, chat, "/case 1")
         await press_last(tg, amani, chat, "Reply to the reporter")
         await tg.send(amani, chat, "<" * 2990)
+        await press_last(tg, amani, chat, "Send")
         assert tg.last_text(chat).startswith("Reply saved.")
     before = len(tg.texts(reporter.id))
     await tg.send(reporter, reporter.id, f"/status {receipt}")

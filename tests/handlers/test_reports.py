@@ -268,6 +268,7 @@ async def test_swahili_report_status_and_reading_the_reply(tg, database, amani,
     assert "Kiswahili" in "\n".join(tg.texts(secretariat))
     await press_last(tg, amani, secretariat, "Reply to the reporter")
     await tg.send(amani, secretariat, "Tumepokea. Uko salama?")
+    await press_last(tg, amani, secretariat, "Send")
     await tg.send(juma, juma.id, f"/status {receipt}")
     card = tg.last_text(juma.id)
     assert "Hali: Imepokelewa" in card and "Tumepokea. Uko salama?" in card

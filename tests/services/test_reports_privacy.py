@@ -81,6 +81,7 @@ async def test_no_trace_of_the_reporter(tg, database, carlos, caplog, settings):
     await tg.send(carlos, secretariat, "/case 1")
     await press_last(tg, carlos, secretariat, "Reply to the reporter")
     await tg.send(carlos, secretariat, "We will meet the commander")
+    await press_last(tg, carlos, secretariat, 1)  # Send: nothing goes before it
     now = datetime.now(UTC) + timedelta(minutes=31)
     await ticker_round(tg, database, settings, now)
     assert tg.last_text(chat).startswith("Kuna jibu jipya kwa ripoti")
