@@ -42,7 +42,7 @@ from pydantic import TypeAdapter
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.practices import lexicon
+from bot.practices import bantu, lexicon
 from bot.practices.catalogue import (
     BASE_LANGUAGE,
     LANGUAGES,
@@ -102,6 +102,7 @@ FIELDS: dict[str, tuple[str, int]] = {
 INDEX_WEIGHTS: dict[str, float] = {"core": 1.0, "body": 0.3}
 FALLBACK_WEIGHT = 0.5
 FUZZY_WEIGHT = 0.8
+SYNONYM_WEIGHT = 0.5  # a word the question did not use, from a synonym group of its words
 PREFIX_WEIGHT = 0.7  # a real word matched through a catalogue stem it begins with
 MIN_PREFIX = 5  # letters of such a stem
 MIN_FUZZY_LENGTH = 4
@@ -111,7 +112,7 @@ MIN_FUZZY_LENGTH = 4
 MIN_CONFIDENCE = 0.35
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis is kept
-INDEX_FORMAT = 2  # bump when the pickled index changes shape
+INDEX_FORMAT = 3  # bump when the pickled index changes shape
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
@@ -161,6 +162,8 @@ class Analyzer:
     def _open(self) -> None:
         if self.lang in SNOWBALL:
             self._stemmer = snowballstemmer.stemmer(SNOWBALL[self.lang])
+        else:
+            self._stemmer = bantu.stemmer(self.lang)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"lang": self.lang, "stopwords": self.stopwords}
@@ -319,8 +322,29 @@ class _Query:
     """A question seen through one language: weighted stems and its informative mass (idf)."""
 
     weights: dict[str, float] = field(default_factory=dict)
+    # a question word's stem -> the stems its synonyms add (they count as holding the word)
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     known: float = 0.0  # idf of the words the catalogue has (or that were corrected to its)
     unknown: float = 0.0  # idf of a rare word, for each word it does not have
+
+    def terms(self) -> list[str]:
+        """The question's stems and their synonyms' stems."""
+        extra = [other for others in self.synonyms.values() for other in others]
+        return list(dict.fromkeys([*self.weights, *extra]))
+
+    def combine(self, term_scores: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+        """Each question word's score: its own, or a synonym's at a lower weight if higher
+        (a word counts once however many synonyms it has)."""
+        total = np.zeros(size, dtype=np.float32)
+        for term, weight in self.weights.items():
+            scores = term_scores.get(term)
+            others = [term_scores[o] for o in self.synonyms.get(term, ()) if o in term_scores]
+            if others:
+                best = SYNONYM_WEIGHT * np.max(others, axis=0)
+                scores = best if scores is None else np.maximum(scores, best)
+            if scores is not None:
+                total += weight * scores
+        return total
 
     @property
     def mass(self) -> float:
@@ -346,7 +370,7 @@ class _LanguageIndex:
     def knows(self, word: str) -> bool:
         return word in self.surface or self.analyzer.stem(word) in self.idf
 
-    def entry_terms(self, terms: Mapping[str, float]) -> dict[str, np.ndarray]:
+    def entry_terms(self, terms: Iterable[str]) -> dict[str, np.ndarray]:
         """Each known stem's score in every entry (the entry indexes weighted together)."""
         found: dict[str, np.ndarray] = {}
         for term in terms:
@@ -357,8 +381,13 @@ class _LanguageIndex:
                 found[term] = np.sum(arrays, axis=0)
         return found
 
-    def group_scores(self, terms: Mapping[str, float]) -> np.ndarray:
-        return self.groups.scores(terms)
+    def group_scores(self, query: _Query) -> np.ndarray:
+        found = {}
+        for term in query.terms():
+            scores = self.groups.term_scores(term)
+            if scores is not None:
+                found[term] = scores
+        return query.combine(found, self.groups.size)
 
     def prefix_stem(self, word: str) -> str | None:
         """The longest catalogue stem that the word begins with ('policeman' -> 'polic')."""
@@ -437,6 +466,7 @@ class PracticeIndex:
         self._languages = _languages or {lang: self._build_language(lang) for lang in LANGUAGES}
         self._all_stopwords = frozenset().union(*(i.analyzer.stopwords
                                                   for i in self._languages.values()))
+        self._synonyms = {code: self._synonym_table(code) for code in self._languages}
         self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
         self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
 
@@ -522,14 +552,14 @@ class PracticeIndex:
         """
         lang = self._language(lang)
         queries = self._queries(query, lang)
-        per_term = {code: self._languages[code].entry_terms(q.weights)
+        per_term = {code: self._languages[code].entry_terms(q.terms())
                     for code, q in queries.items()}
-        by_lang = {code: self._weighted(per_term[code], queries[code].weights)
+        by_lang = {code: queries[code].combine(per_term[code], self._size())
                    for code in LANGUAGES}
         scores = self._mix(by_lang, lang)
         scores = np.where(self._answering, scores, -1.0)
         order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 1)]]
-        group_by_lang = {code: self._languages[code].group_scores(queries[code].weights)
+        group_by_lang = {code: self._languages[code].group_scores(queries[code])
                          for code in LANGUAGES}
         group_scores = self._mix(group_by_lang, lang)
         results = []
@@ -553,13 +583,6 @@ class PracticeIndex:
     def _size(self) -> int:
         return len(self._entries)
 
-    def _weighted(self, per_term: Mapping[str, np.ndarray],
-                  weights: Mapping[str, float]) -> np.ndarray:
-        total = np.zeros(self._size(), dtype=np.float32)
-        for term, scores in per_term.items():
-            total += weights[term] * scores
-        return total
-
     def _mix(self, by_lang: Mapping[str, np.ndarray], lang: str) -> np.ndarray:
         others = [by_lang[code] for code in LANGUAGES if code != lang]
         own = by_lang[lang]
@@ -572,10 +595,7 @@ class PracticeIndex:
         for code, query in queries.items():
             if query.mass <= 0:
                 continue
-            idf = self._languages[code].idf
-            held = sum(query.weights[term] * idf[term]
-                       for term, scores in per_term[code].items() if scores[row] > 0)
-            best = max(best, held / query.mass)
+            best = max(best, self._held(row, query, code, per_term[code]) / query.mass)
         return min(best, 1.0)
 
     def _queries(self, query: str, lang: str) -> dict[str, _Query]:
@@ -606,7 +626,34 @@ class PracticeIndex:
                 if stem not in found.weights:
                     found.known += index.idf[stem]
                 _add(found.weights, stem, weight)
+                extra = self._synonyms[code].get(stem, ())
+                if extra:
+                    found.synonyms[stem] = extra
         return queries
+
+    def _held(self, row: int, query: _Query, code: str,
+              per_term: Mapping[str, np.ndarray]) -> float:
+        """The idf mass of the question's words that the entry holds (itself or a synonym)."""
+        idf = self._languages[code].idf
+        present = {term for term, scores in per_term.items() if scores[row] > 0}
+        held = 0.0
+        for term, weight in query.weights.items():
+            alternatives = (term, *query.synonyms.get(term, ()))
+            if any(alt in present for alt in alternatives):
+                held += weight * idf[term]
+        return held
+
+    def _synonym_table(self, code: str) -> dict[str, tuple[str, ...]]:
+        """Each synonym's stem -> the other stems of its groups that the catalogue has."""
+        index = self._languages[code]
+        table: dict[str, set[str]] = {}
+        for group in lexicon.SYNONYMS.get(code, ()):
+            members = [index.analyzer.terms(words) for words in group]
+            stems = {stem for terms in members for stem in terms if stem in index.idf}
+            for terms in members:
+                if len(terms) == 1:
+                    table.setdefault(terms[0], set()).update(stems - {terms[0]})
+        return {stem: tuple(sorted(others)) for stem, others in table.items() if others}
 
     def _is_typo_candidate(self, word: str) -> bool:
         return (len(word) >= MIN_FUZZY_LENGTH and not word.isdigit()
