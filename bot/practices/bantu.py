@@ -6,9 +6,9 @@ mo-/ba-, li-/ma-, e-/bi-) and verbs carrying subject, tense and object markers b
 stemming "wanawapiga" matches nothing and "walinzi" misses "mlinzi". The stemmer removes up to
 three such prefixes while a root of at least four letters remains, then a verb ending
 (Lingala -aki, -aka; Swahili passive -wa, agent -aji) and a verb's final vowel. It is not a
-morphological analyser: it only needs to cut the question's words and the catalogue's words the same way.
-Prefixes that would merge two common words are left out ("kw-": "kwanza", first, must stay apart
-from "kuanza", to begin).
+morphological analyser: it only needs to cut the question's words and the catalogue's words the
+same way. Prefixes that would merge two common words are left out ("kw-": "kwanza", first, must
+stay apart from "kuanza", to begin).
 """
 
 from __future__ import annotations
