@@ -28,9 +28,10 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "sw": ("aji", "wa"),
     "ln": ("akaki", "aki", "aka", "ami", "ama"),
 }
-# The final vowel cut: Swahili verbs end in -a (-e when subjunctive); nouns in -i keep it
-# ("kamati", committee, is not "kamata", to arrest). Lingala verbs also end in -i ("babeti").
-_FINAL_VOWELS = {"sw": frozenset("ae"), "ln": frozenset("aeiou")}
+# The final vowel cut: Swahili verbs end in -a (-e when subjunctive), nouns made from them in -o
+# ("maandamano", "waandamanaji"); nouns in -i keep it ("kamati", committee, is not "kamata", to
+# arrest). Lingala verbs also end in -i ("babeti").
+_FINAL_VOWELS = {"sw": frozenset("aeo"), "ln": frozenset("aeiou")}
 
 
 class BantuStemmer:

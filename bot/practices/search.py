@@ -339,6 +339,7 @@ class _Query:
     weights: dict[str, float] = field(default_factory=dict)
     # a question word's stem -> the stems its synonyms add (they count as holding the word)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)  # of each stem in `weights`
     known: float = 0.0  # idf of the words the catalogue has (or that were corrected to its)
     unknown: float = 0.0  # idf of a rare word, for each word it does not have
     unknown_words: int = 0
@@ -656,15 +657,23 @@ class PracticeIndex:
         for code, index in self._languages.items():
             found = queries[code] = _Query()
             for word in dict.fromkeys(words_by_lang[code]):
+                own = index.analyzer.stem(word)
                 stem, weight = self._resolve(index, word, word in unknown, lang)
-                if stem is None:
+                extra = self._synonyms[code].get(own, ())
+                if stem is not None:
+                    idf = index.idf[stem]
+                    extra = self._synonyms[code].get(stem, ()) or extra
+                elif extra:
+                    # a word the catalogue lacks, known through its synonyms ("gendarmes")
+                    stem, weight, idf = own, 1.0, max(index.idf[other] for other in extra)
+                else:
                     found.unknown += index.unknown_idf
                     found.unknown_words += 1
                     continue
                 if stem not in found.weights:
-                    found.known += index.idf[stem]
+                    found.known += idf
+                    found.idf[stem] = idf
                 _add(found.weights, stem, weight)
-                extra = self._synonyms[code].get(stem, ())
                 if extra:
                     found.synonyms[stem] = extra
         return queries
@@ -673,7 +682,7 @@ class PracticeIndex:
               per_term: Mapping[str, np.ndarray]) -> tuple[float, int]:
         """The idf mass and the number of the question's words that the entry holds (itself
         or a synonym)."""
-        idf = self._languages[code].idf
+        idf = query.idf
         present = {term for term, scores in per_term.items() if scores[row] > 0}
         held, count = 0.0, 0
         for term, weight in query.weights.items():
