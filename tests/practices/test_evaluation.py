@@ -1,0 +1,88 @@
+"""The search measured on its question sets: the development sets it was tuned on, and the
+held-out set it was not. Thresholds are the measured figures rounded down (README, "Practice
+search"), so that a change that makes the search worse fails here; the issue's targets, not met
+on the held-out set, are an expected failure with the measured figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.practices.catalogue import LANGUAGES, default_catalogue
+from bot.practices.evaluation import EvalReport, evaluate, load_eval_cases
+from bot.practices.search import PracticeIndex
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DEV_FILES = (DATA / "practice_dev.jsonl", DATA / "practice_dev2.jsonl")
+HELD_OUT_FILES = tuple(sorted((DATA / "practice_eval").glob("*.jsonl")))
+
+
+@pytest.fixture(scope="module")
+def index() -> PracticeIndex:
+    return PracticeIndex(default_catalogue())
+
+
+def _report(index: PracticeIndex, files: tuple[Path, ...]) -> EvalReport:
+    return evaluate(index, [case for path in files for case in load_eval_cases(path)])
+
+
+@pytest.fixture(scope="module")
+def dev(index: PracticeIndex) -> EvalReport:
+    return _report(index, DEV_FILES)
+
+
+@pytest.fixture(scope="module")
+def held_out(index: PracticeIndex) -> EvalReport:
+    return _report(index, HELD_OUT_FILES)
+
+
+def _declined(report: EvalReport) -> float:
+    return report.in_scope.share(report.in_scope.abstained)
+
+
+def _oos_declined(report: EvalReport) -> float:
+    return report.out_of_scope.share(report.out_of_scope.abstained)
+
+
+def test_the_second_development_set_is_large_fresh_and_multilingual(index: PracticeIndex) -> None:
+    cases = load_eval_cases(DATA / "practice_dev2.jsonl")
+    assert len(cases) >= 200
+    assert sum(not case.in_scope for case in cases) >= 30
+    for lang in LANGUAGES:
+        assert sum(case.lang == lang and case.in_scope for case in cases) >= 30, lang
+        assert any(case.lang == lang and not case.in_scope for case in cases), lang
+    answering = {entry.id for entry in index.catalogue if entry.has_practices}
+    assert all(set(case.expect) <= answering for case in cases)
+    held_out = {case.q for path in HELD_OUT_FILES for case in load_eval_cases(path)}
+    assert not {case.q for case in cases} & held_out
+
+
+def test_development_sets(dev: EvalReport) -> None:
+    assert dev.top1_accuracy >= 0.80
+    assert dev.top3_accuracy >= 0.93
+    assert _declined(dev) <= 0.07
+    assert _oos_declined(dev) >= 0.86
+    for lang, tally in dev.languages.items():
+        assert tally.share(tally.top3) >= 0.87, lang
+        # better than plain BM25 over the same entries
+        assert tally.top1 >= tally.baseline_top1, lang
+
+
+def test_held_out_set(held_out: EvalReport) -> None:
+    assert held_out.top1_accuracy >= 0.50
+    assert held_out.top3_accuracy >= 0.72
+    assert _declined(held_out) <= 0.50
+    assert _oos_declined(held_out) >= 0.72
+    assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "held-out set: top-1 51.0%, top-3 72.7% (English 35.0 / 65.0%), 49.0% of in-scope "
+    "questions declined; out of scope 72.2% declined"))
+def test_held_out_targets(held_out: EvalReport) -> None:
+    for lang, tally in held_out.languages.items():
+        assert tally.share(tally.top1) >= 0.85, lang
+        assert tally.share(tally.top3) >= 0.95, lang
+    assert _declined(held_out) <= 0.05
+    assert _oos_declined(held_out) >= 0.8
