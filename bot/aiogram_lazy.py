@@ -30,6 +30,7 @@ import sys
 from typing import Any
 
 TYPES_MODULE = "aiogram.types"
+METHODS_BASE = "aiogram.methods.base"
 _state: dict[str, Any] = {"namespace": None, "deferred": 0}
 
 
@@ -73,14 +74,26 @@ class _DeferringLoader(importlib.abc.Loader):
             BaseModel.model_rebuild = classmethod(lazy_rebuild)
 
 
+class _DeferringMethodsLoader(_DeferringLoader):
+    """Declares aiogram's Bot API methods `defer_build` too, before any is defined: built at
+    class creation, each would build the schemas of the types its fields use."""
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        module.TelegramMethod.model_config["defer_build"] = True
+
+
 class _Finder(importlib.abc.MetaPathFinder):
+    loaders = {TYPES_MODULE: _DeferringLoader, METHODS_BASE: _DeferringMethodsLoader}
+
     def find_spec(self, fullname, path, target=None):
-        if fullname != TYPES_MODULE:
+        loader = self.loaders.get(fullname)
+        if loader is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or spec.loader is None:
             return None
-        spec.loader = _DeferringLoader(spec.loader)
+        spec.loader = loader(spec.loader)
         return spec
 
 
@@ -89,7 +102,7 @@ _FINDER = _Finder()
 
 def install() -> bool:
     """Defer the building of aiogram's types; False when aiogram.types is already loaded."""
-    if TYPES_MODULE in sys.modules:
+    if TYPES_MODULE in sys.modules or METHODS_BASE in sys.modules:
         return False
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)

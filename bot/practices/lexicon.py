@@ -15,8 +15,6 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from wordfreq import top_n_list
-
 GENERAL_LANGUAGES = ("en", "fr", "es")
 WORDS_PER_LANGUAGE = 60_000
 
@@ -29,10 +27,15 @@ def _fold(word: str) -> str:
 @lru_cache(maxsize=1)
 def general_words() -> frozenset[str]:
     """The common words of English, French and Spanish, folded."""
+    import wordfreq  # imported when first needed: 0.2-0.3 s
+
     words: set[str] = set()
     for lang in GENERAL_LANGUAGES:
-        words.update(_fold(word) for word in top_n_list(lang, WORDS_PER_LANGUAGE)
+        words.update(_fold(word) for word in wordfreq.top_n_list(lang, WORDS_PER_LANGUAGE)
                      if word.isalpha())
+    # wordfreq keeps every list it read (about 60 MB for these three): only the set is needed
+    for cached in (wordfreq.top_n_list, wordfreq.get_frequency_dict, wordfreq.get_frequency_list):
+        cached.cache_clear()
     return frozenset(words)
 
 

@@ -18,6 +18,7 @@ CHECK = textwrap.dedent("""
         "aiogram.types no longer rebuilds its types through model_rebuild(_types_namespace=...)"
         f": {aiogram_lazy.deferred_types()} deferred")
     assert not types.Message.__pydantic_complete__, "Message was built at import"
+    assert not aiogram.methods.SendMessage.__pydantic_complete__, "methods built at import"
 
     update = types.Update.model_validate({
         "update_id": 1,

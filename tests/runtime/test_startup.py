@@ -115,3 +115,26 @@ async def test_migrations_match_the_models(database):
     async with database.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_the_first_poll_starts_preparing_the_search_index(settings):
+    from bot.app import AfterFirstPoll
+    from bot.local_api import LocalBotAPI
+    from bot.practices.answers import index_is_built
+    from handlers.practices import INDEX_CACHE
+
+    local = LocalTelegram(dispatcher=None, api=LocalBotAPI())
+    waiting = AfterFirstPoll(settings)
+    local.bot.session.middleware(waiting)
+    try:
+        await local.bot.get_me()
+        assert waiting.task is None
+        await local.bot.get_updates(timeout=0)
+        first = waiting.task
+        assert first is not None
+        await local.bot.get_updates(timeout=0)
+        assert waiting.task is first  # once only
+        await asyncio.wait_for(first, timeout=120)
+        assert index_is_built(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
+    finally:
+        await local.bot.session.close()
