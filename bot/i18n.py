@@ -8,6 +8,7 @@ update by the context middleware); scheduler jobs and other code without a reque
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import hashlib
 import io
@@ -57,7 +58,8 @@ def compile_po(po_path: Path) -> gettext.GNUTranslations:
             partial.write_bytes(digest + b"\n" + compiled)
             partial.replace(cache)
         except OSError:  # a read-only installation compiles at each start
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink()
     return gettext.GNUTranslations(io.BytesIO(compiled))
 
 

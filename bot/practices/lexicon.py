@@ -12,8 +12,12 @@ The lists are read once per process, on first use (about a second); `warm()` doe
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
+import os
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 GENERAL_LANGUAGES = ("en", "fr", "es")
 WORDS_PER_LANGUAGE = 60_000
@@ -27,6 +31,13 @@ def _fold(word: str) -> str:
 @lru_cache(maxsize=1)
 def general_words() -> frozenset[str]:
     """The common words of English, French and Spanish, folded."""
+    return _kept_words if _kept_words is not None else _build_words()
+
+
+_kept_words: frozenset[str] | None = None
+
+
+def _build_words() -> frozenset[str]:
     import wordfreq  # imported when first needed: 0.2-0.3 s
 
     words: set[str] = set()
@@ -39,11 +50,41 @@ def general_words() -> frozenset[str]:
     return frozenset(words)
 
 
+def _cache_file(cache_dir: Path) -> Path:
+    version = importlib.metadata.version("wordfreq")
+    languages = "-".join(GENERAL_LANGUAGES)
+    return cache_dir / f"general-words-{version}-{languages}-{WORDS_PER_LANGUAGE}.txt"
+
+
+def _load_or_build(cache_dir: Path) -> frozenset[str]:
+    """The word set saved under `cache_dir`, else built (about a second, and reading
+    wordfreq's lists leaves some 40 MB more resident) and saved there."""
+    path = _cache_file(cache_dir)
+    try:
+        return frozenset(path.read_text(encoding="utf-8").split("\n"))
+    except OSError:
+        pass
+    words = _build_words()
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text("\n".join(sorted(words)), encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+    return words
+
+
 def is_word(word: str) -> bool:
     """Whether a folded word is a common word of a language with a general vocabulary."""
     return word in general_words()
 
 
-def warm() -> None:
-    """Read the word lists now rather than at the first question."""
+def warm(cache_dir: Path | None = None) -> None:
+    """Read the word lists now rather than at the first question; with `cache_dir`, from the
+    word set saved there (saved first if need be)."""
+    global _kept_words
+    if cache_dir is not None and general_words.cache_info().currsize == 0:
+        _kept_words = _load_or_build(cache_dir)
     general_words()
