@@ -383,6 +383,9 @@ class Driver:
 # --- the set-up -------------------------------------------------------------------------------
 
 
+SAVE = "gs2:confirm:save"  # handlers/schedule.py: the Save button under what was understood
+
+
 async def set_up(driver: Driver, database: Database, users: int, groups: int,
                  seed: int) -> list[BenchUser]:
     people = [LocalUser(id=200_000 + i, first_name=f"Member{i}", username=f"member{i}",
@@ -423,6 +426,13 @@ async def set_up(driver: Driver, database: Database, users: int, groups: int,
             replies = await driver.send("setup", group.creator, group.chat_id,
                                         f"/schedule {line}")
             card = driver.with_button(replies, "mt:r:")
+            if card is None:  # a date read from words, a series: shown in full, then saved
+                check = next((m for m in reversed(driver.sent(replies))
+                              for b in m.buttons() if b.get("callback_data") == SAVE), None)
+                if check is not None:
+                    save = SAVE
+                    replies = await driver.press("setup", group.creator, check, save)
+                    card = driver.with_button(replies, "mt:r:")
             if card is None:
                 raise SystemExit(f"/schedule {line} gave no meeting card")
             group.cards.append(card)

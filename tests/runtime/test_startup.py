@@ -138,3 +138,36 @@ async def test_the_first_poll_starts_preparing_the_search_index(settings):
         assert index_is_built(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
     finally:
         await local.bot.session.close()
+
+
+async def test_synchronous_filters_run_without_a_thread(monkeypatch):
+    from aiogram import F, Router
+    from aiogram.types import Message
+
+    from bot.app import inline_sync_filters
+    from bot.local_api import LocalBotAPI, LocalUser
+
+    seen: list[str] = []
+    router = Router()
+
+    @router.message(F.text == "ping", lambda message: message.chat.id > 0)
+    async def ping(message: Message) -> None:
+        seen.append(message.text)
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    assert inline_sync_filters(dispatcher) == 2
+
+    async def no_thread(*args, **kwargs):
+        raise AssertionError("a filter went to a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    local = LocalTelegram(dispatcher, api=LocalBotAPI())
+    try:
+        user = LocalUser(11, "Amani")
+        chat = local.private_chat(user)
+        await local.send(user, chat, "pong")
+        await local.send(user, chat, "ping")
+    finally:
+        await local.bot.session.close()
+    assert seen == ["ping"]
