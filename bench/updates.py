@@ -599,7 +599,10 @@ class Actions:
         self.expect.reports += 1
         u.reports += 1
         if rng.random() < 0.5:
-            replies = await d.press("report:step", user, receipt, ReportCb(action="wipe").pack())
+            wipe = next((b["callback_data"] for b in receipt.buttons()
+                         if b.get("callback_data", "").startswith(ReportCb(action="wipe").pack())),
+                        ReportCb(action="wipe").pack())  # the button carries where it starts
+            replies = await d.press("report:step", user, receipt, wipe)
             deleted = sum(c.method == "deleteMessage" and a.get("ok") for c, a in replies)
             if not deleted:
                 problem["report:step: messages not deleted"] += 1
