@@ -6,7 +6,9 @@ Each round spawns, one after the other, a bare aiogram bot (a Dispatcher with on
 `start_polling`) and `wgbot run` on a SQLite database already migrated (the first, unmeasured
 start migrates it), both against a local Bot API server (`bot.local_api.LocalBotAPIServer`).
 It prints the time from spawn to the first getUpdates (median of the rounds) and the resident
-memory at that moment and after `--idle` seconds of idling. Asserts nothing.
+memory at that moment and after `--idle` seconds of idling, and for `wgbot console` (given
+"/start" on its input, same database) the time to the first line of its reply and the memory
+then. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -92,10 +94,41 @@ async def spawn(argv: list[str], env: dict[str, str], cwd: Path, idle: float
         await server.stop()
 
 
+async def spawn_console(wgbot: str, env: dict[str, str], cwd: Path) -> dict[str, float]:
+    """`wgbot console` with "/start" on its input: time to the first line of the bot's reply."""
+    env = dict(env, PYTHONUNBUFFERED="1")
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        wgbot, "console", env=env, cwd=str(cwd), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        watcher = psutil.Process(process.pid)
+        process.stdin.write(b"/start\n")
+        await process.stdin.drain()
+        while True:
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            if not line:
+                raise RuntimeError("wgbot console ended without replying")
+            if line.startswith(b"[bot -> "):
+                break
+        return {"startup": time.monotonic() - started,
+                "rss_poll": mb(watcher.memory_info().rss)}
+    finally:
+        if process.returncode is None:
+            process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
 async def main_async(args) -> None:
     python = str(ROOT / ".venv" / "bin" / "python")
     wgbot = str(ROOT / ".venv" / "bin" / "wgbot")
-    results: dict[str, list[dict[str, float]]] = {"bare aiogram": [], "wgbot run": []}
+    results: dict[str, list[dict[str, float]]] = {"bare aiogram": [], "wgbot run": [],
+                                                  "wgbot console": []}
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{data}/wgbot.db",
@@ -109,13 +142,15 @@ async def main_async(args) -> None:
             results["bare aiogram"].append(await spawn([python, str(script)], env, data,
                                                        args.idle))
             results["wgbot run"].append(await spawn([wgbot, "run"], env, data, args.idle))
+            results["wgbot console"].append(await spawn_console(wgbot, env, data))
     print(f"{'':<16}{'first poll s':>14}{'RSS at poll MB':>16}{'RSS idle MB':>14}"
-          f"   (median of {args.rounds})")
+          f"   (median of {args.rounds}; console: to its first reply)")
     for name, runs in results.items():
+        idle = [r["rss_idle"] for r in runs if "rss_idle" in r]
         print(f"{name:<16}"
               f"{statistics.median(r['startup'] for r in runs):>14.2f}"
               f"{statistics.median(r['rss_poll'] for r in runs):>16.1f}"
-              f"{statistics.median(r['rss_idle'] for r in runs):>14.1f}")
+              + (f"{statistics.median(idle):>14.1f}" if idle else f"{'-':>14}"))
 
 
 def main(argv: list[str] | None = None) -> None:

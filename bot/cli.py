@@ -8,8 +8,11 @@ import sys
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
-from bot.practices.cli import register as register_practice_commands
 from storage.database import DatabaseUnavailable
+
+# Commands that need neither the practice catalogue's tools nor the search library they import
+# (half a second at start): their parser leaves the practice commands out.
+LEAN_COMMANDS = ("run", "console", "migrate", "report-key")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,7 +58,9 @@ def _auto(args: argparse.Namespace, settings: Settings) -> int:
     return _run(args, settings) if settings.telegram_bot_token else _console(args, settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `wgbot` parser; for `argv` starting with one of LEAN_COMMANDS, without the practice
+    commands."""
     parser = argparse.ArgumentParser(
         prog="wgbot",
         description="Telegram bot for security and human rights working groups. Without a "
@@ -76,12 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "report-key", help="print a new report encryption key (for WGBOT_REPORT_KEY)"
     ).set_defaults(func=_report_key)
-    register_practice_commands(sub)
+    if not (argv and argv[0] in LEAN_COMMANDS):
+        from bot.practices.cli import register as register_practice_commands
+
+        register_practice_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()

@@ -8,8 +8,11 @@ update by the context middleware); scheduler jobs and other code without a reque
 
 from __future__ import annotations
 
+import contextlib
 import gettext
+import hashlib
 import io
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,12 +39,30 @@ LANGUAGE_NAMES = {
 
 
 def compile_po(po_path: Path) -> gettext.GNUTranslations:
-    with po_path.open("rb") as fp:
-        catalog = read_po(fp, locale=po_path.parent.parent.name)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    """The catalog of a .po file. Compiling the five takes about half a second, so the result is
+    kept beside it (`.messages.cache.mo`, keyed by a hash of the .po's content) when the folder
+    is writable, and read from there at the next start."""
+    source = po_path.read_bytes()
+    digest = hashlib.sha256(source).hexdigest().encode()
+    cache = po_path.with_name(f".{po_path.stem}.cache.mo")
+    try:
+        kept = cache.read_bytes()
+    except OSError:
+        kept = b""
+    head, _, compiled = kept.partition(b"\n")
+    if head != digest:
+        catalog = read_po(io.BytesIO(source), locale=po_path.parent.parent.name)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        compiled = buffer.getvalue()
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
+        try:
+            partial.write_bytes(digest + b"\n" + compiled)
+            partial.replace(cache)
+        except OSError:  # a read-only installation compiles at each start
+            with contextlib.suppress(OSError):
+                partial.unlink()
+    return gettext.GNUTranslations(io.BytesIO(compiled))
 
 
 class CatalogI18n:

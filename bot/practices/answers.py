@@ -112,7 +112,7 @@ def practice_index(operator_dirs: Sequence[Path] = (),
             except CatalogueLoadError as exc:
                 raise CatalogueUnavailable(len(exc.issues)) from exc
             index = _indexes[key] = PracticeIndex.cached(catalogue, cache_dir)
-            lexicon.warm()
+            lexicon.warm(cache_dir)
     return index
 
 

@@ -9,28 +9,38 @@ import csv
 import io
 import zipfile
 from datetime import date
+from functools import cache
 from pathlib import Path
 
-import matplotlib
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_percent
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from babel.dates import format_date, format_datetime  # noqa: E402
-from babel.numbers import format_percent  # noqa: E402
-from fpdf import FPDF  # noqa: E402
-from fpdf.fonts import FontFace  # noqa: E402
-
-from bot.i18n import translate  # noqa: E402
-from bot.services.monthly import (  # noqa: E402
+from bot.i18n import translate
+from bot.services.monthly import (
     PILLARS,
     EngagementReport,
     MonthlyReport,
     Rate,
 )
-from bot.services.reports import CATEGORIES, STATUSES  # noqa: E402
+from bot.services.reports import CATEGORIES, STATUSES
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+# matplotlib and fpdf2 cost 0.7 s and 90 MB at import: loaded with the first report rendered
+@cache
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+@cache
+def _font_dir() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 PILLAR_LABELS = {
     "company": "Company",
     "host_government": "Host government",
@@ -89,7 +99,7 @@ def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
+    _plt().close(figure)
     return buffer.getvalue()
 
 
@@ -99,7 +109,7 @@ def attendance_chart(report: MonthlyReport, locale: str) -> bytes | None:
                if any(r.expected for r in report.attendance_pillar[p])]
     if not pillars:
         return None
-    figure, axes = plt.subplots(figsize=(7.5, 3.4))
+    figure, axes = _plt().subplots(figsize=(7.5, 3.4))
     labels = [month_label(m, locale, "LLL y") for m in report.months]
     for pillar in pillars:
         values = [r.value * 100 if r.value is not None else float("nan")
@@ -118,7 +128,7 @@ def actions_chart(report: MonthlyReport, locale: str) -> bytes | None:
     pillars = _pillar_order(report.actions)
     if not pillars:
         return None
-    figure, axes = plt.subplots(figsize=(7.5, 3.2))
+    figure, axes = _plt().subplots(figsize=(7.5, 3.2))
     width = 0.27
     xs = range(len(pillars))
     series = [(translate("Opened", locale), [report.actions[p].opened for p in pillars]),
@@ -139,7 +149,7 @@ def concerns_chart(report: MonthlyReport, locale: str) -> bytes | None:
     trend = report.concerns.trend
     if all(shown == "0" for _, shown in trend):
         return None
-    figure, axes = plt.subplots(figsize=(7.5, 3.0))
+    figure, axes = _plt().subplots(figsize=(7.5, 3.0))
     labels = [month_label(m, locale, "LLL yy") for m, _ in trend]
     values = [int(shown) if shown.isdigit() else 0 for _, shown in trend]
     bars = axes.bar(labels, values, color="#4C72B0")
@@ -154,11 +164,22 @@ def concerns_chart(report: MonthlyReport, locale: str) -> bytes | None:
 
 
 # -- PDF ----------------------------------------------------------------------------------------
-class _Pdf(FPDF):
+@cache
+def _pdf_class() -> type:
+    from fpdf import FPDF
+
+    return type("_Pdf", (_PdfPages, FPDF), {})
+
+
+def _Pdf(title: str, footer_text: str):  # noqa: N802
+    return _pdf_class()(title, footer_text)
+
+
+class _PdfPages:  # the FPDF subclass's own methods
     def __init__(self, title: str, footer_text: str) -> None:
         super().__init__(format="A4")
-        self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
         self.set_title(title)
         self.set_creator("wgbot")
         self.footer_text = footer_text
@@ -183,6 +204,8 @@ class _Pdf(FPDF):
         self.multi_cell(0, 5, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def grid(self, rows: list[list[str]], widths: tuple | None = None) -> None:
+        from fpdf.fonts import FontFace
+
         self.set_font("DejaVu", "", 8)
         with self.table(rows=rows, col_widths=widths, text_align="LEFT", line_height=5,
                         headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),

@@ -115,3 +115,59 @@ async def test_migrations_match_the_models(database):
     async with database.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_the_first_poll_starts_preparing_the_search_index(settings):
+    from bot.app import AfterFirstPoll
+    from bot.local_api import LocalBotAPI
+    from bot.practices.answers import index_is_built
+    from handlers.practices import INDEX_CACHE
+
+    local = LocalTelegram(dispatcher=None, api=LocalBotAPI())
+    waiting = AfterFirstPoll(settings)
+    local.bot.session.middleware(waiting)
+    try:
+        await local.bot.get_me()
+        assert waiting.task is None
+        await local.bot.get_updates(timeout=0)
+        first = waiting.task
+        assert first is not None
+        await local.bot.get_updates(timeout=0)
+        assert waiting.task is first  # once only
+        await asyncio.wait_for(first, timeout=120)
+        assert index_is_built(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
+    finally:
+        await local.bot.session.close()
+
+
+async def test_synchronous_filters_run_without_a_thread(monkeypatch):
+    from aiogram import F, Router
+    from aiogram.types import Message
+
+    from bot.app import inline_sync_filters
+    from bot.local_api import LocalBotAPI, LocalUser
+
+    seen: list[str] = []
+    router = Router()
+
+    @router.message(F.text == "ping", lambda message: message.chat.id > 0)
+    async def ping(message: Message) -> None:
+        seen.append(message.text)
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    assert inline_sync_filters(dispatcher) == 2
+
+    async def no_thread(*args, **kwargs):
+        raise AssertionError("a filter went to a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    local = LocalTelegram(dispatcher, api=LocalBotAPI())
+    try:
+        user = LocalUser(11, "Amani")
+        chat = local.private_chat(user)
+        await local.send(user, chat, "pong")
+        await local.send(user, chat, "ping")
+    finally:
+        await local.bot.session.close()
+    assert seen == ["ping"]
