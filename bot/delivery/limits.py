@@ -27,10 +27,10 @@ GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
 # Spacing used, a little wider than the limits: the margin absorbs the jitter between the
 # moment a slot is taken and the moment the request reaches Telegram.
-GLOBAL_INTERVAL = 1 / 29.5
+GLOBAL_INTERVAL = 1 / 29.4
 PRIVATE_INTERVAL = 1.04
 GROUP_INTERVAL = 60 / GROUP_PER_MINUTE + 0.06
-WINDOW = 1.01  # no more than 30 messages of one process leave within this many seconds
+WINDOW = 1.03  # no more than 30 messages leave within this many seconds
 
 
 def chat_interval(chat_id: int) -> float:
@@ -41,9 +41,10 @@ def chat_interval(chat_id: int) -> float:
 class Limiter:
     """Waits until one more message may go to a chat; subclasses say when.
 
-    Besides the slots, each process keeps the times its last 30 messages actually left: a send
-    that woke late (a busy event loop, a garbage collection) pushes the next ones back rather
-    than letting 31 into one second."""
+    Besides the slots, the times the last 30 messages actually left are kept (in the process,
+    or in Redis for all replicas): a send that woke late (a busy event loop, a garbage
+    collection, a starved CPU) pushes the next ones back rather than letting 31 into one
+    second."""
 
     def __init__(self, *, global_interval: float = GLOBAL_INTERVAL,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -65,12 +66,17 @@ class Limiter:
                 await self.sleep(delay)
             if taken:
                 break
-        while len(self._left) == GLOBAL_PER_SECOND:
-            wait = self._left[0] + WINDOW - self.clock()
-            if wait <= 0:
-                break
+        while (wait := await self.confirm()) > 0:
             await self.sleep(wait)
-        self._left.append(self.clock())
+
+    async def confirm(self) -> float:
+        """The message is about to leave: 0 if fewer than 30 left within the last WINDOW
+        seconds (it is counted), else how long to wait before asking again."""
+        now = self.clock()
+        if len(self._left) == GLOBAL_PER_SECOND and now - self._left[0] < WINDOW:
+            return self._left[0] + WINDOW - now
+        self._left.append(now)
+        return 0.0
 
 
 class MemoryLimiter(Limiter):
@@ -119,6 +125,29 @@ return {1, tostring(at - now)}
 """
 
 
+# KEYS: the list of the times the last 30 messages left, newest first. ARGV: the window and the
+# current time (milliseconds; "" for the server's clock), the number of messages per window.
+_CONFIRM = """
+local now
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+else
+  now = tonumber(ARGV[2])
+end
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[3])
+local oldest = tonumber(redis.call('LINDEX', KEYS[1], limit - 1) or '-1e18')
+if now - oldest < window then
+  return tostring(oldest + window - now)
+end
+redis.call('LPUSH', KEYS[1], string.format('%.3f', now))
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[1], math.ceil(window) + 1000)
+return '0'
+"""
+
+
 class RedisLimiter(Limiter):
     """The limits of every replica that shares this Redis."""
 
@@ -129,6 +158,7 @@ class RedisLimiter(Limiter):
         self.prefix = prefix
         self.shared_clock = shared_clock  # None: the Redis server's clock
         self._script = redis.register_script(_RESERVE)
+        self._confirm = redis.register_script(_CONFIRM)
         self._key: bytes | None = None
 
     async def _hash_key(self) -> bytes:
@@ -149,6 +179,13 @@ class RedisLimiter(Limiter):
             args=[f"{self.global_interval * 1000:.3f}",
                   f"{chat_interval(chat_id) * 1000:.3f}", now])
         return bool(int(taken)), float(delay) / 1000
+
+
+    async def confirm(self) -> float:
+        now = "" if self.shared_clock is None else f"{self.shared_clock() * 1000:.3f}"
+        wait = await self._confirm(keys=[f"{self.prefix}:send:left"],
+                                   args=[f"{WINDOW * 1000:.3f}", now, GLOBAL_PER_SECOND])
+        return float(wait) / 1000
 
 
 def limiter_for(redis: Any | None) -> Limiter:

