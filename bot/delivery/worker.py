@@ -97,7 +97,11 @@ class Delivery:
         run = _Run(self, now)
         renewing = asyncio.create_task(self._keep_claims(run.held))
         try:
-            await asyncio.gather(*(run.work() for _ in range(max(self.concurrency, 1))))
+            # A worker that fails (Redis gone, the database gone) stops the others: every claim
+            # not sent is then given back, none is left behind by a worker still running.
+            async with asyncio.TaskGroup() as workers:
+                for _ in range(max(self.concurrency, 1)):
+                    workers.create_task(run.work())
         finally:
             renewing.cancel()
             if run.held:  # stopping (or cancelled): whatever is left goes back to the outbox
@@ -210,13 +214,15 @@ class _Run:
             row = self.chats[chat].popleft()
             try:
                 sent = await delivery._deliver(row, self.now)
-                self.delivered += sent
-            finally:
-                self.held.discard(row.id)
-                if self.chats[chat]:
-                    self.ready.append(chat)
-                else:
-                    del self.chats[chat]
-                self._wake()
+            except BaseException:
+                self.chats[chat].appendleft(row)  # not sent: held, given back at the end
+                raise
+            self.delivered += sent
+            self.held.discard(row.id)
+            if self.chats[chat]:
+                self.ready.append(chat)
+            else:
+                del self.chats[chat]
+            self._wake()
             if delivery.progress is not None:
                 delivery.progress()

@@ -166,3 +166,43 @@ async def test_redis_limiter_uses_the_servers_clock_by_default(redis):
     taken, delay = await limiter.reserve(42)
     assert taken and delay == 0
     assert (await limiter.reserve(42))[0] is False
+
+
+class BrokenLimiter(MemoryLimiter):
+    """A shared limiter whose Redis went away after a few messages."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.left = after
+
+    async def reserve(self, chat_id: int) -> tuple[bool, float]:
+        if self.left == 0:
+            raise ConnectionError("Redis went away")
+        self.left -= 1
+        return True, 0.0
+
+
+async def test_a_failing_limiter_gives_every_unsent_claim_back(database):
+    from sqlmodel import select
+
+    from bot.delivery import outbox
+    from bot.delivery.sender import Sender
+    from bot.delivery.worker import Delivery
+    from bot.local_api import LocalTelegram
+    from storage.models import OutboxMessage
+    from tests.delivery.test_outbox import NOW, _enqueue
+
+    local = LocalTelegram(dispatcher=None)
+    for chat in range(1001, 1011):
+        local.api.chats[chat] = {"id": chat, "type": "private", "first_name": "P"}
+        await _enqueue(database, f"note-{chat}", chat_id=chat)
+    delivery = Delivery(database, Sender(local.bot, database, limiter=BrokenLimiter(3)),
+                        concurrency=4)
+    with pytest.raises(ExceptionGroup):
+        await delivery.run(NOW)
+    async with database.session() as session:
+        rows = (await session.exec(select(OutboxMessage))).all()
+    sent = sum(row.status == "sent" for row in rows)
+    assert sent <= 3
+    assert [row.status for row in rows].count("pending") == 10 - sent, "nothing left claimed"
+    assert len(await outbox.claim_due(database, NOW, worker="other", limit=20)) == 10 - sent
