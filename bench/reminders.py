@@ -94,9 +94,12 @@ async def run(count: int, groups: int, url: str | None) -> None:
         queued = await populate(database, api.chats, count, groups, START - timedelta(hours=1))
         print(f"reminders queued: {queued} ({groups} groups)")
         sender = Sender(bot, database, rate_limits=True)
-        delivery = Delivery(database, sender)
         due = START - timedelta(hours=1)  # the 1-hour reminders of the 08:00 UTC meetings
         began = time.perf_counter()
+        # The delivery's clock starts at the due time and runs (claims and their renewals are
+        # stamped with it).
+        delivery = Delivery(database, sender, clock=lambda: due + timedelta(
+            seconds=time.perf_counter() - began))
         delivered = 0
         while await pending_count(database):
             delivered += await delivery.run(due)

@@ -188,6 +188,8 @@ class _Run:
                                    at=max(self.now, delivery.clock()))
             self.exhausted = len(rows) < wanted
             for row in rows:
+                if row.id in self.held:  # a claim of ours that looked stale: still ours
+                    continue
                 self.held.add(row.id)
                 if row.chat_id not in self.chats:
                     self.chats[row.chat_id] = deque()
