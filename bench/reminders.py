@@ -16,7 +16,7 @@ import logging
 import sys
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ import handlers.calendar  # noqa: E402,F401  (registers the reminder renderer)
 from bot.delivery.outbox import pending_count  # noqa: E402
 from bot.delivery.sender import Sender  # noqa: E402
 from bot.delivery.worker import Delivery  # noqa: E402
-from bot.local_api import LOCAL_TOKEN, ApiCall, LocalBotAPI  # noqa: E402
+from bot.local_api import LOCAL_TOKEN  # noqa: E402
+from bot.local_api_limits import GLOBAL_LIMIT, LimitedBotAPI  # noqa: E402
 from bot.services import calendar as cal  # noqa: E402
 from bot.services import reminders  # noqa: E402
 from storage.calendar_tables import Rsvp  # noqa: E402
@@ -41,48 +42,7 @@ from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Membership, Person, WorkingGroup  # noqa: E402
 
-GLOBAL_LIMIT = 30  # messages per second, all chats
-PRIVATE_LIMIT = 1  # per second, per private chat
-GROUP_LIMIT = 20  # per minute, per group
 START = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class LimitedBotAPI(LocalBotAPI):
-    """LocalBotAPI answering 429 (with retry_after) when Telegram's limits would be exceeded."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.window: deque[float] = deque()
-        self.per_chat: dict[int, deque[float]] = {}
-        self.rejected = 0
-
-    def _retry_after(self, chat_id: int, now: float) -> int | None:
-        while self.window and now - self.window[0] >= 1:
-            self.window.popleft()
-        if len(self.window) >= GLOBAL_LIMIT:
-            return 1
-        span, limit = (60, GROUP_LIMIT) if chat_id < 0 else (1, PRIVATE_LIMIT)
-        times = self.per_chat.setdefault(chat_id, deque())
-        while times and now - times[0] >= span:
-            times.popleft()
-        if len(times) >= limit:
-            return max(1, int(span - (now - times[0])) + 1)
-        return None
-
-    def _answer(self, call: ApiCall, files: dict[str, Any]) -> dict[str, Any]:
-        if call.method == "sendMessage":
-            chat_id = int(call.params["chat_id"])
-            now = time.monotonic()
-            wait = self._retry_after(chat_id, now)
-            if wait is not None:
-                self.rejected += 1
-                self.calls.remove(call)
-                return {"ok": False, "error_code": 429,
-                        "description": f"Too Many Requests: retry after {wait}",
-                        "parameters": {"retry_after": wait}}
-            self.window.append(now)
-            self.per_chat[chat_id].append(now)
-        return super()._answer(call, files)
 
 
 async def populate(database: Database, chats: dict[int, dict[str, Any]], count: int, groups: int,
@@ -134,9 +94,12 @@ async def run(count: int, groups: int, url: str | None) -> None:
         queued = await populate(database, api.chats, count, groups, START - timedelta(hours=1))
         print(f"reminders queued: {queued} ({groups} groups)")
         sender = Sender(bot, database, rate_limits=True)
-        delivery = Delivery(database, sender)
         due = START - timedelta(hours=1)  # the 1-hour reminders of the 08:00 UTC meetings
         began = time.perf_counter()
+        # The delivery's clock starts at the due time and runs (claims and their renewals are
+        # stamped with it).
+        delivery = Delivery(database, sender, clock=lambda: due + timedelta(
+            seconds=time.perf_counter() - began))
         delivered = 0
         while await pending_count(database):
             delivered += await delivery.run(due)
@@ -150,7 +113,10 @@ async def run(count: int, groups: int, url: str | None) -> None:
         print(f"delivered: {delivered} in {elapsed:.1f} s")
         print(f"messages per second: {rate:.2f} of the {GLOBAL_LIMIT}/s limit "
               f"({100 * rate / GLOBAL_LIMIT:.1f}%)")
-        print(f"429 answers received: {api.rejected}; sender retries: {sender.retries}")
+        print(f"429 answers received: {api.rejected} ({api.rejected_global} for the global "
+              f"limit); sender retries: {sender.retries}")
+        print(f"peak messages in one second: {api.peak_per_second()}; peak in one group in "
+              f"one minute: {api.peak_per_group_minute()}")
         print(f"duplicates: {duplicates}; losses: {losses}")
         await bot.session.close()
         await database.dispose()

@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from bot import aiogram_lazy
 from bot.config import DEFAULT_LANGUAGE, LANGUAGES, ConfigError, Settings
 from bot.delivery import outbox
+from bot.delivery.limits import limiter_for
 from bot.delivery.scheduler import Ticker
 from bot.delivery.sender import Sender
 from bot.delivery.worker import Delivery
@@ -88,8 +89,10 @@ class App:
     def attach_bot(self, bot: Bot, *, rate_limits: bool = True) -> Delivery:
         """Deliver the outbox through `bot` on every tick."""
         self.delivery = Delivery(
-            self.database, Sender(bot, self.database, rate_limits=rate_limits),
+            self.database, Sender(bot, self.database, rate_limits=rate_limits,
+                                  limiter=limiter_for(self.redis)),
             lease=timedelta(seconds=self.settings.claim_lease_seconds), clock=self.ticker.clock,
+            progress=self.ticker.beat,
         )
         self.ticker.add("outbox", self.delivery.run, every_replica=True)
         return self.delivery

@@ -33,6 +33,7 @@ class Ticker:
         self.last_tick: datetime | None = None
         self.started_at: datetime | None = None
         self.ticks = 0
+        self.last_progress: datetime | None = None  # a long job in a tick said it moves on
         # Set by the composition root when replicas share a database: yields whether this
         # process may run the scanning jobs during this tick.
         self.exclusive: Exclusive | None = None
@@ -86,13 +87,19 @@ class Ticker:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
 
+    def beat(self) -> None:
+        """Called by a long job (a fan-out of thousands of reminders) each time it moves on: the
+        tick is slow, not stalled."""
+        self.last_progress = self.clock()
+
     def healthy(self) -> bool:
-        """Ticking as it should: a tick within the last three intervals (or just started)."""
+        """Ticking as it should: a tick within the last three intervals (or just started), or a
+        tick in progress whose job moved on as recently."""
         if self._scheduler is None or self.started_at is None:
             return False
         now = self.clock()
         window = 3 * self.interval_seconds + 30
-        last = self.last_tick or self.started_at
+        last = max(self.last_tick or self.started_at, self.last_progress or self.started_at)
         return (now - last).total_seconds() <= window
 
     async def stop(self, timeout: float | None = None) -> None:

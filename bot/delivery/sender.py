@@ -1,7 +1,8 @@
 """The one way out for messages that are not a handler's direct reply.
 
 Respects Telegram's limits (about 30 messages per second overall, 1 per second per chat,
-20 per minute per group), retries when Telegram says to retry after a while, and records people
+20 per minute per group) through a limiter of `bot/delivery/limits.py`, shared by the replicas
+when they share a Redis; retries when Telegram says to retry after a while, and records people
 who blocked the bot so nobody keeps writing to them.
 """
 
@@ -16,9 +17,9 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
-from aiolimiter import AsyncLimiter
 from sqlalchemy import update
 
+from bot.delivery.limits import Limiter, MemoryLimiter
 from bot.metrics import RETRY_AFTER
 from bot.telegram_text import split_html
 from storage.database import Database
@@ -27,8 +28,6 @@ from storage.models import Person
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-GLOBAL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
 MAX_RETRIES = 3
 
 
@@ -36,34 +35,21 @@ class Sender:
     def __init__(
         self, bot: Bot, database: Database, *, rate_limits: bool = True,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self.bot = bot
         self.database = database
-        self.rate_limits = rate_limits
         self.sleep = sleep
-        # One token at a time, evenly spaced: a bucket of 30 would let bursts of 30 through,
-        # which Telegram answers with flood waits.
-        self._global = AsyncLimiter(1, 1 / GLOBAL_PER_SECOND)
-        self._per_chat: dict[int, AsyncLimiter] = {}
+        self.limiter = (limiter or MemoryLimiter(sleep=sleep)) if rate_limits else None
         self.sent = 0
         self.retries = 0
-
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        if chat_id not in self._per_chat:
-            # Private chats: 1 per second; groups (negative ids): 20 per minute, evenly spaced.
-            self._per_chat[chat_id] = (
-                AsyncLimiter(1, 1) if chat_id > 0 else AsyncLimiter(1, 60 / GROUP_PER_MINUTE)
-            )
-        return self._per_chat[chat_id]
 
     async def _call(self, chat_id: int, request: Callable[[], Awaitable[T]]) -> T | None:
         for attempt in range(MAX_RETRIES + 1):
             try:
-                if self.rate_limits:
-                    async with self._chat_limiter(chat_id), self._global:
-                        result = await request()
-                else:
-                    result = await request()
+                if self.limiter is not None:
+                    await self.limiter.acquire(chat_id)
+                result = await request()
                 self.sent += 1
                 return result
             except TelegramRetryAfter as exc:

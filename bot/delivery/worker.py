@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,10 +66,16 @@ def worker_name() -> str:
 
 
 class Delivery:
+    """Claims due rows and sends them continuously with `concurrency` workers: the limiter, not
+    the batching, sets the pace. Rows are claimed `batch` at a time, and again as soon as half
+    of them are done; one chat is served by one worker at a time, in the order of its rows, and
+    goes to the back of the line after each message so that a slow chat holds up nobody."""
+
     def __init__(
-        self, database: Database, sender: Sender, *, batch: int = 100, concurrency: int = 8,
+        self, database: Database, sender: Sender, *, batch: int = 100, concurrency: int = 16,
         lease: timedelta = CLAIM_LEASE, clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        progress: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.sender = sender
@@ -77,56 +84,37 @@ class Delivery:
         self.lease = lease
         self.clock = clock
         self.sleep = sleep
+        self.progress = progress  # called after each row: a long fan-out is not a stall
         self.worker = worker_name()
         self.stopping = False
 
     def stop(self) -> None:
-        """Send nothing more: rows in flight finish, the rest of the batch is given back."""
+        """Send nothing more: rows in flight finish, the rest of the claims are given back."""
         self.stopping = True
 
     async def run(self, now: datetime) -> int:
         """Deliver everything due at `now`; returns how many messages went out."""
-        delivered = 0
-        while not self.stopping:
-            # Stamped with the current time: this tick may have begun long ago.
-            rows = await claim_due(self.database, now, worker=self.worker, limit=self.batch,
-                                   lease=self.lease, at=max(now, self.clock()))
-            if rows:
-                delivered += await self._deliver_batch(rows, now)
-            if len(rows) < self.batch:
-                break
-        return delivered
-
-    async def _deliver_batch(self, rows: list[OutboxMessage], now: datetime) -> int:
-        held = {row.id for row in rows}
-        by_chat: dict[int, list[OutboxMessage]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        slots = asyncio.Semaphore(self.concurrency)
-
-        async def one_chat(chat_rows: list[OutboxMessage]) -> int:
-            sent = 0
-            async with slots:
-                for row in chat_rows:
-                    if self.stopping:
-                        break
-                    sent += await self._deliver(row, now)
-                    held.discard(row.id)
-            return sent
-
-        renewing = asyncio.create_task(self._keep_claims(held))
+        run = _Run(self, now)
+        renewing = asyncio.create_task(self._keep_claims(run.held))
         try:
-            return sum(await asyncio.gather(*(one_chat(r) for r in by_chat.values())))
+            # A worker that fails (Redis gone, the database gone) stops the others: every claim
+            # not sent is then given back, none is left behind by a worker still running.
+            async with asyncio.TaskGroup() as workers:
+                for _ in range(max(self.concurrency, 1)):
+                    workers.create_task(run.work())
         finally:
             renewing.cancel()
-            if held:  # stopping (or cancelled): whatever is left goes back to the outbox
-                given_back = await release(self.database, self.worker, held)
+            if run.held:  # stopping (or cancelled): whatever is left goes back to the outbox
+                given_back = await release(self.database, self.worker, run.held)
                 log.info("gave back %s unsent outbox rows", given_back)
+        return run.delivered
 
     async def _keep_claims(self, held: set[int]) -> None:
         period = max(self.lease.total_seconds() / 3, 0.05)
-        while held:
+        while True:
             await self.sleep(period)
+            if not held:
+                continue
             try:
                 await renew(self.database, self.worker, set(held), self.clock())
             except Exception:  # a failed renewal only risks a takeover by another replica
@@ -172,3 +160,71 @@ class Delivery:
         if rendered.pin:
             await self.sender.pin(chat_id, message.message_id)
         return 1
+
+
+class _Run:
+    """The state of one `Delivery.run`: rows held, chats waiting their turn, rows sent."""
+
+    def __init__(self, delivery: Delivery, now: datetime) -> None:
+        self.delivery = delivery
+        self.now = now
+        self.held: set[int] = set()  # claimed, not finished
+        self.chats: dict[int, deque[OutboxMessage]] = {}  # rows per chat, in order
+        self.ready: deque[int] = deque()  # chats with a row and no worker serving them
+        self.exhausted = False  # the last claim found less than it asked for
+        self.delivered = 0
+        self.claiming = asyncio.Lock()
+        self.changed = asyncio.Event()
+
+    async def refill(self) -> None:
+        delivery = self.delivery
+        async with self.claiming:
+            if self.exhausted or delivery.stopping or len(self.held) > delivery.batch // 2:
+                return
+            wanted = delivery.batch - len(self.held)
+            # Stamped with the current time: this tick may have begun long ago.
+            rows = await claim_due(delivery.database, self.now, worker=delivery.worker,
+                                   limit=wanted, lease=delivery.lease,
+                                   at=max(self.now, delivery.clock()))
+            self.exhausted = len(rows) < wanted
+            for row in rows:
+                if row.id in self.held:  # a claim of ours that looked stale: still ours
+                    continue
+                self.held.add(row.id)
+                if row.chat_id not in self.chats:
+                    self.chats[row.chat_id] = deque()
+                    self.ready.append(row.chat_id)
+                self.chats[row.chat_id].append(row)
+            self._wake()
+
+    def _wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def work(self) -> None:
+        delivery = self.delivery
+        while not delivery.stopping:
+            if not self.exhausted and len(self.held) <= delivery.batch // 2:
+                await self.refill()
+                continue
+            if not self.ready:
+                if self.exhausted:
+                    return  # the workers still sending finish their chats
+                await self.changed.wait()
+                continue
+            chat = self.ready.popleft()
+            row = self.chats[chat].popleft()
+            try:
+                sent = await delivery._deliver(row, self.now)
+            except BaseException:
+                self.chats[chat].appendleft(row)  # not sent: held, given back at the end
+                raise
+            self.delivered += sent
+            self.held.discard(row.id)
+            if self.chats[chat]:
+                self.ready.append(chat)
+            else:
+                del self.chats[chat]
+            self._wake()
+            if delivery.progress is not None:
+                delivery.progress()

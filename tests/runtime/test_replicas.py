@@ -3,7 +3,8 @@ API over HTTP: several replicas send each due reminder exactly once; a process k
 SIGKILL loses nothing on restart; SIGTERM stops gracefully; a second poller refuses to start.
 
 The reminders are due at the real current time (the processes read the real clock); the local
-Bot API counts every message it receives.
+Bot API counts every message it receives and enforces Telegram's limits (bot/local_api_limits.py):
+the replicas share one limiter in Redis, so together they must never get a 429.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlmodel import select
 
 from bench.reminders import populate
 from bot.local_api import LOCAL_TOKEN, LocalBotAPIServer
+from bot.local_api_limits import LimitedBotAPI
 from bot.services.report_crypto import new_key
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxStatus
@@ -98,7 +100,7 @@ async def pg() -> Database:
 
 @pytest.fixture
 async def api():
-    server = LocalBotAPIServer()
+    server = LocalBotAPIServer(LimitedBotAPI())
     await server.start()
     try:
         yield server
@@ -140,13 +142,28 @@ async def outbox_counts(database: Database) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
-async def until(condition, timeout: float, what: str) -> None:
+async def until(condition, timeout: float, what: str, also=None) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
+        if also is not None:
+            await also()
         await asyncio.sleep(0.2)
+
+
+async def _healthy_during_fan_out(replicas: list[Replica], unhealthy: list[str]) -> None:
+    from aiohttp import ClientError, ClientSession
+
+    async with ClientSession() as http:
+        for replica in replicas:
+            try:
+                async with http.get(f"http://127.0.0.1:{replica.metrics_port}/healthz") as r:
+                    if r.status != 200:
+                        unhealthy.append(await r.text())
+            except ClientError:
+                pass  # not listening yet
 
 
 async def all_sent(database: Database, queued: int) -> bool:
@@ -166,10 +183,15 @@ async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis_d
     replicas = [Replica(api.url, tmp_path, webhook=True, name=f"r{i}") for i in range(2)]
     for replica in replicas:
         await replica.start()
+    unhealthy: list[str] = []
     try:
-        await until(lambda: all_sent(pg, queued), 180, "every reminder to be sent")
+        await until(lambda: all_sent(pg, queued), 180, "every reminder to be sent",
+                    also=lambda: _healthy_during_fan_out(replicas, unhealthy))
         await asyncio.sleep(2)  # a replica sending a row twice would do it now
         received = sends(api)
+        limited: LimitedBotAPI = api.api
+        times = sorted(t for t, _ in limited.accepted)
+        print(f"\nfan-out: {(len(times) - 1) / (times[-1] - times[0]):.2f} messages/s")
         await _webhook_and_health(replicas, api)
     finally:
         for replica in replicas:
@@ -178,6 +200,15 @@ async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis_d
     assert sum(received.values()) == await sent_rows(pg), "each row sent exactly once"
     assert max(received.values()) == 1
     assert codes == [0, 0], [r.output()[-2000:] for r in replicas]
+    # Together, under Telegram's limits: no 429, at most 30 a second, 20 a minute per group.
+    print(f"\ntwo replicas: {len(limited.accepted)} messages, peak {limited.peak_per_second()}/s, "
+          f"peak {limited.peak_per_group_minute()} per group per minute, "
+          f"{limited.rejected} answered 429 ({limited.rejected_global} for the 30/s)")
+    assert limited.rejected == 0
+    assert limited.peak_per_second() <= 30
+    assert limited.peak_per_group_minute() <= 20
+    # The fan-out took longer than the scheduler's stall window: health said ok all along.
+    assert unhealthy == []
     # Both replicas did part of the work, and the webhook was set by each.
     workers = await _workers(pg)
     assert len(workers) == 2, workers
@@ -209,11 +240,14 @@ async def _webhook_and_health(replicas: list[Replica], api: LocalBotAPIServer) -
                 assert response.status == 401  # no secret
             before = len(api.api.sent("sendMessage"))
             update["update_id"] = 10 + index
+            # A chat of its own for each: Telegram takes one message per second in a chat.
+            user = 4242 + index
+            update["message"]["chat"]["id"] = update["message"]["from"]["id"] = user
             async with http.post(hook, json=update,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                 assert response.status == 200
             replies = api.api.sent("sendMessage")[before:]
-            assert [int(c.params["chat_id"]) for c in replies] == [4242]  # answered before 200
+            assert [int(c.params["chat_id"]) for c in replies] == [user]  # answered before 200
             swahili = "Katika gumzo hili la faragha unaweza:"
             assert swahili in replies[0].params["text"]
 
