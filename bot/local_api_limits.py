@@ -23,9 +23,12 @@ SENDING = {"sendMessage", "sendDocument", "sendPhoto", "sendVoice"}
 
 
 class LimitedBotAPI(LocalBotAPI):
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, jitter: float = 0.0) -> None:
         super().__init__()
         self.clock = clock
+        # Seconds by which a request may reach this fake later than it left its sender (a fake
+        # served from a busy process): the windows are counted that much shorter.
+        self.jitter = jitter
         self.window: deque[float] = deque()
         self.per_chat: dict[int, deque[float]] = {}
         self.accepted: list[tuple[float, int]] = []  # (time, chat id) of each message accepted
@@ -34,14 +37,14 @@ class LimitedBotAPI(LocalBotAPI):
 
     def retry_after(self, chat_id: int, now: float) -> int | None:
         """Seconds to wait before a message to `chat_id` is accepted, or None: accepted now."""
-        while self.window and now - self.window[0] >= 1:
+        while self.window and now - self.window[0] >= 1 - self.jitter:
             self.window.popleft()
         if len(self.window) >= GLOBAL_LIMIT:
             self.rejected_global += 1
             return 1
         span, limit = (60, GROUP_LIMIT) if chat_id < 0 else (1, PRIVATE_LIMIT)
         times = self.per_chat.setdefault(chat_id, deque())
-        while times and now - times[0] >= span:
+        while times and now - times[0] >= span - self.jitter:
             times.popleft()
         if len(times) >= limit:
             return max(1, int(span - (now - times[0])) + 1)
@@ -66,7 +69,7 @@ class LimitedBotAPI(LocalBotAPI):
 
     def peak_per_second(self) -> int:
         """The most messages accepted within any one second."""
-        return _peak([t for t, _ in self.accepted], 1.0)
+        return _peak([t for t, _ in self.accepted], 1.0 - self.jitter)
 
     def peak_per_group_minute(self) -> int:
         """The most messages accepted by one group within any one minute."""
@@ -74,7 +77,8 @@ class LimitedBotAPI(LocalBotAPI):
         for t, chat_id in self.accepted:
             if chat_id < 0:
                 groups.setdefault(chat_id, []).append(t)
-        return max((_peak(times, 60.0) for times in groups.values()), default=0)
+        return max((_peak(times, 60.0 - self.jitter) for times in groups.values()),
+                   default=0)
 
 
 def _peak(times: list[float], span: float) -> int:

@@ -82,7 +82,7 @@ async def test_a_database_without_the_row_makes_one(session):
 async def test_events_exported_before_the_token_keep_their_uid(tmp_path):
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     try:
-        await upgrade(database, "0009_monthly_report")
+        await upgrade(database, "0012_group_numbers")  # the revision before the token
         async with database.session() as session:
             old = await _meeting(session)
             old_id = old.id
