@@ -552,7 +552,7 @@ class Actions:
             message = await step("report:step", replies, "rp:group:")
             if message is None:
                 return
-            value = rng.choice([str(g.db_id) for g in u.groups] + ["any"])
+            value = str(rng.choice(u.groups).db_id)
             replies = await d.press("report:step", user, message,
                                     ReportCb(action="group", value=value).pack())
         message = await step("report:step", replies, "rp:go:")

@@ -51,7 +51,7 @@ from bot.fsm_privacy import (
 from bot.i18n import CatalogI18n, get_i18n
 from bot.metrics import OUTBOX, OUTBOX_DUE
 from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
-from bot.practices.answers import CatalogueUnavailable, get_practice_index
+from bot.practices.index_file import EXIT_CATALOGUE, EXIT_UNSAVED, prepare_in_child
 from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.response_types import keep_response_types
 from bot.services import actions, agenda, cochairs, monthly
@@ -246,14 +246,17 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
 
 async def prepare(settings: Settings) -> None:
     """What the first updates would otherwise wait for, done once the bot is reachable: the
-    aiogram types every update uses, and the search index (loaded or built in a worker thread,
-    under the same key as the /ask handler's, so that it is the one they use)."""
+    aiogram types every update uses, and the saved search index, made to match the catalogue
+    by a child process (`bot.practices.index_file`): the bot itself loads the saved file with
+    its first question, so that a bot nobody asks does not hold the search's memory."""
     aiogram_lazy.warm_up()
-    try:
-        await get_practice_index(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
-    except CatalogueUnavailable as exc:
-        log.error("%s; /ask will say so until `wgbot catalogue check` passes", exc)
-    gc.freeze()  # the index too, out of the collector's reach (see freeze_after_start)
+    gc.freeze()  # what start-up made, out of the collector's reach (see freeze_after_start)
+    code = await prepare_in_child(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
+    if code == EXIT_CATALOGUE:
+        log.error("the practice catalogue has errors; /ask will say so until "
+                  "`wgbot catalogue check` passes")
+    elif code == EXIT_UNSAVED:
+        log.warning("the practice index could not be saved; /ask builds it when first asked")
 
 
 PREPARE_DELAY = 0.05  # seconds after the first getUpdates is sent, so the request goes first

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
@@ -45,8 +46,10 @@ from bot.practices.answers import (
     no_match_text,
 )
 from bot.practices.catalogue import Catalogue, Entry
-from bot.practices.search import PracticeIndex
 from handlers.common import RouterTemplate, SmallIndex
+
+if TYPE_CHECKING:  # the search itself is imported with the first question
+    from bot.practices.search import PracticeIndex
 
 log = logging.getLogger(__name__)
 router = RouterTemplate("practices")

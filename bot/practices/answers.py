@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.formatting import TELEGRAM_TEXT_LIMIT, escape
 from bot.i18n import LANGUAGE_NAMES, N_, translate
@@ -45,8 +46,10 @@ from bot.practices.catalogue import (
     load,
     localize,
 )
-from bot.practices.search import PracticeIndex, default_index, is_sensitive
 from bot.refusals import Refusal
+
+if TYPE_CHECKING:  # the search (numpy, bm25s) is imported with the first question
+    from bot.practices.search import PracticeIndex
 
 QUESTION_MAX = 1000  # characters; longer texts are refused with an explanation
 MATCH_LIMIT = 6  # matches kept for "Other matches"
@@ -95,6 +98,8 @@ def practice_index(operator_dirs: Sequence[Path] = (),
     built, and a built one is saved. Raises CatalogueUnavailable when the catalogue has errors
     (nothing is cached then, so a fixed catalogue is picked up by the next call).
     """
+    from bot.practices.search import PracticeIndex, default_index
+
     if not operator_dirs and cache_dir is None:
         try:
             return default_index()
@@ -118,7 +123,8 @@ def practice_index(operator_dirs: Sequence[Path] = (),
 
 def index_is_built(operator_dirs: Sequence[Path] = (), cache_dir: Path | None = None) -> bool:
     if not operator_dirs and cache_dir is None:
-        return default_index.cache_info().currsize > 0
+        search = sys.modules.get("bot.practices.search")
+        return search is not None and search.default_index.cache_info().currsize > 0
     return _index_key(operator_dirs) in _indexes
 
 
@@ -177,6 +183,8 @@ def find_matches(index: PracticeIndex, question: str, lang: str) -> list[Match]:
     """The entries answering the question, best first; empty when the catalogue does not
     answer it (`bot.practices.search.confident`, as for `wgbot practices search`)."""
     results = index.answer(question, lang, limit=MATCH_LIMIT, max_practices=ANSWER_PRACTICES)
+    from bot.practices.search import is_sensitive
+
     sensitive = is_sensitive(question)
     matches = []
     for result in results:

@@ -488,12 +488,17 @@ class PracticeIndex:
         self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
 
     @classmethod
+    def saved_path(cls, catalogue: Catalogue, directory: Path | str) -> Path:
+        """Where the index of this catalogue is saved in `directory` (keyed by its content)."""
+        return Path(directory) / f"{CACHE_PREFIX}{catalogue_digest(catalogue)[:24]}.pickle"
+
+    @classmethod
     def cached(cls, catalogue: Catalogue, directory: Path | str | None) -> PracticeIndex:
         """The index of this catalogue saved in `directory`, else built (and saved there)."""
         if directory is None:
             return cls(catalogue)
         directory = Path(directory)
-        path = directory / f"{CACHE_PREFIX}{catalogue_digest(catalogue)[:24]}.pickle"
+        path = cls.saved_path(catalogue, directory)
         try:
             with path.open("rb") as handle:
                 languages = pickle.load(handle)  # noqa: S301 - our own file, keyed by content

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from aiogram import Dispatcher
@@ -117,12 +119,16 @@ async def test_migrations_match_the_models(database):
     assert differences == []
 
 
-async def test_the_first_poll_starts_preparing_the_search_index(settings):
+async def test_the_first_poll_starts_preparing_the_search_index(settings, monkeypatch):
+    """A child process saves the index; the bot loads the saved file with the first question
+    instead of building it, and holds none of the search's memory until then."""
     from bot.app import AfterFirstPoll
     from bot.local_api import LocalBotAPI
-    from bot.practices.answers import index_is_built
+    from bot.practices.answers import index_is_built, practice_index
     from handlers.practices import INDEX_CACHE
 
+    cache = settings.data_dir / INDEX_CACHE
+    assert not list(cache.glob("practice-index-*"))
     local = LocalTelegram(dispatcher=None, api=LocalBotAPI())
     waiting = AfterFirstPoll(settings)
     local.bot.session.middleware(waiting)
@@ -135,9 +141,41 @@ async def test_the_first_poll_starts_preparing_the_search_index(settings):
         await local.bot.get_updates(timeout=0)
         assert waiting.task is first  # once only
         await asyncio.wait_for(first, timeout=120)
-        assert index_is_built(settings.catalogue_dirs, settings.data_dir / INDEX_CACHE)
     finally:
         await local.bot.session.close()
+    assert len(list(cache.glob("practice-index-*.pickle"))) == 1
+    assert not index_is_built(settings.catalogue_dirs, cache)
+
+    from bot.practices.search import PracticeIndex
+
+    def no_build(self, lang):
+        raise AssertionError("the saved index was built again")
+
+    monkeypatch.setattr(PracticeIndex, "_build_language", no_build)
+    index = practice_index(settings.catalogue_dirs, cache)
+    assert index.search("soldiers beat villagers at the mine", "en")
+
+
+def test_the_bot_starts_without_the_heavy_libraries():
+    """What only some commands need is imported when they are first used: the search (numpy,
+    bm25s), migrations (alembic), the monthly report's charts and PDF."""
+    heavy = ("numpy", "bm25s", "bot.practices.search", "alembic", "matplotlib", "fpdf")
+    code = ("import sys, bot.app\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
+
+
+async def test_a_broken_catalogue_is_reported_by_the_preparing_child(tmp_path, caplog):
+    from bot.practices.index_file import EXIT_CATALOGUE, prepare_in_child
+
+    broken = tmp_path / "operator"
+    broken.mkdir()
+    (broken / "9.9.z.yaml").write_text("id: 9.9.z\nkind: nonsense\n", encoding="utf-8")
+    assert await prepare_in_child([broken], tmp_path / "cache") == EXIT_CATALOGUE
+    assert not list((tmp_path / "cache").glob("practice-index-*"))
 
 
 async def test_synchronous_filters_run_without_a_thread(monkeypatch):
