@@ -118,10 +118,17 @@ _replies: ContextVar[list[tuple[ApiCall, dict]] | None] = ContextVar("replies", 
 _statements: ContextVar[list[int] | None] = ContextVar("statements", default=None)
 
 
-def _count_statement(*_args: Any, **_kwargs: Any) -> None:
+# With --show-sql, the statements of one measured update of each type.
+_sql_texts: ContextVar[list[str] | None] = ContextVar("sql_texts", default=None)
+
+
+def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     counter = _statements.get()
     if counter is not None:
         counter[0] += 1
+    texts = _sql_texts.get()
+    if texts is not None:
+        texts.append(" ".join(statement.split()))
 
 
 def _count_loaded(*_args: Any, **_kwargs: Any) -> None:
@@ -228,6 +235,8 @@ class Stats:
     # Process CPU of the updates handled while no other was in progress (clean per-update CPU).
     cpu_alone: list[float] = field(default_factory=list)
     cpu_kinds: list[str] = field(default_factory=list)
+    show_sql: bool = False
+    sql: dict[str, list[str]] = field(default_factory=dict)  # kind: one update's statements
 
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
@@ -311,6 +320,10 @@ class Driver:
         replies: list[tuple[ApiCall, dict]] = []
         statements = [0, 0]
         token, counting = _replies.set(replies), _statements.set(statements)
+        texts: list[str] | None = (
+            [] if self.stats.recording and self.stats.show_sql and kind not in self.stats.sql
+            else None)
+        showing = _sql_texts.set(texts)
         alone = self.in_flight == 0
         self.in_flight += 1
         self.started += 1
@@ -326,6 +339,9 @@ class Driver:
             self.in_flight -= 1
             _replies.reset(token)
             _statements.reset(counting)
+            _sql_texts.reset(showing)
+        if texts:
+            self.stats.sql[kind] = texts
         if self.stats.recording:
             self.stats.latencies[kind].append(elapsed)
             self.stats.statements[kind].append(statements[0])
@@ -752,7 +768,7 @@ async def run_backend(label: str, url: str, folder: Path, args, questions, logs:
     dispatcher = build_dispatcher(settings, database, get_i18n(), Ticker(30))
     errors = ErrorCounter()
     dispatcher.errors.outer_middleware(errors)
-    stats = Stats()
+    stats = Stats(show_sql=args.show_sql)
     api = TimedBotAPI()
     driver = Driver(dispatcher, api, stats)
     expect = Expect()
@@ -806,7 +822,7 @@ async def run_echo(args) -> Result:
     dispatcher.include_router(router)
     errors = ErrorCounter()
     dispatcher.errors.outer_middleware(errors)
-    stats = Stats()
+    stats = Stats(show_sql=args.show_sql)
     api = TimedBotAPI()
     driver = Driver(dispatcher, api, stats)
     people = [LocalUser(id=200_000 + i, first_name=f"Member{i}") for i in range(args.users)]
@@ -918,6 +934,10 @@ def print_results(results: list[Result]) -> None:
             print(f"  ERROR {name} (error handler): {n}")
         for problem, n in sorted(r.stats.problems.items()):
             print(f"  FAILED CHECK {problem}: {n}")
+        for kind, texts in sorted(r.stats.sql.items()):
+            print(f"\n{r.label}: the {len(texts)} SQL statements of one {kind} update")
+            for statement in texts:
+                print(f"  {statement[:300]}")
 
 
 async def main_async(args) -> None:
@@ -981,6 +1001,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="offered rates of the open loop, updates per second")
     parser.add_argument("--open-updates", type=int, default=300,
                         help="updates offered at each rate of the open loop")
+    parser.add_argument("--show-sql", action="store_true",
+                        help="print the SQL statements of one measured update of each type")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r] if args.open else []
     asyncio.run(main_async(args))

@@ -33,8 +33,8 @@ from bot.clock import utcnow
 from bot.i18n import CatalogI18n, pick_locale
 from bot.metrics import API_CALLS, HANDLER_SECONDS, IN_FLIGHT, UPDATES
 from bot.response_types import keep_response_types
-from bot.services.groups import ensure_member, get_group, get_membership
-from bot.services.people import get_person, note_private_chat, touch_person
+from bot.services.groups import chat_context, ensure_member
+from bot.services.people import get_person, note_private_chat, refresh_identity, touch_person
 from bot.services.reminders import resume_reminders
 from bot.services.updates import claim_update
 from handlers.common import identity_of
@@ -198,12 +198,20 @@ class ContextMiddleware(BaseMiddleware):
                 return None
         person = group = membership = None
         joined_now = False
+        in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
+        known = None
+        if in_group:  # the group, the person and their membership in one query
+            known = await chat_context(session, user.id if user is not None else 0, chat.id)
+            if known is not None:
+                group, person, membership = known
         if user is not None and not user.is_bot:
             # In private chats an unknown user is not stored until something about them is.
-            in_group = chat is not None and chat.type in GROUP_CHAT_TYPES
             reporting = _is_report_update(event, data.get("raw_state"))
             if reporting:  # /report or /status typed in a group included: no side effect
-                person = await get_person(session, user.id)  # read only
+                if known is None:
+                    person = await get_person(session, user.id)  # read only
+            elif known is not None:
+                person = await refresh_identity(session, person, identity_of(user), create=True)
             else:
                 person = await touch_person(session, identity_of(user), create=in_group)
             if person is not None and not in_group and not reporting:
@@ -213,10 +221,9 @@ class ContextMiddleware(BaseMiddleware):
                     await note_private_chat(session, person, now)  # the bot may write there
                 if person.blocked_bot_at is not None:
                     await resume_reminders(session, person, now)  # they unblocked the bot
-        if chat is not None and chat.type in GROUP_CHAT_TYPES:
-            group = await get_group(session, chat.id)
+        if user is None or user.is_bot:
+            person = membership = None
         if group is not None and person is not None:
-            membership = await get_membership(session, group, person)
             if membership is None and isinstance(event, Update) and _is_group_command(event) \
                     and not _is_report_update(event, None):
                 membership, joined_now = await ensure_member(session, group, person)

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -104,3 +105,38 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# -- rows looked up by primary key, absent ones included ------------------------------------------
+#
+# `session.get` answers from the identity map for a row it has loaded, but asks the database
+# again each time for a row that does not exist (a group without calendar settings, a person
+# who muted nothing). A session lives for one update; `get_known` also remembers, for that
+# session, the keys found absent, and `note_absent` lets a query that read the row's absence
+# (an outer join) say so.
+
+_ABSENT = "wgbot_absent"
+
+
+def _forget_absent(session: Session, _context: object) -> None:
+    """A flush that wrote new rows may have written one noted absent: forget them all."""
+    if session.new and _ABSENT in session.info:
+        session.info[_ABSENT].clear()
+
+
+event.listen(Session, "after_flush", _forget_absent)
+
+
+def note_absent(session: AsyncSession, model: type, key: object) -> None:
+    session.info.setdefault(_ABSENT, set()).add((model, key))
+
+
+async def get_known(session: AsyncSession, model: type, key: object):
+    """`session.get(model, key)`, asking the database at most once per session for a row that
+    does not exist, until the session flushes new rows."""
+    if (model, key) in session.info.get(_ABSENT, ()):
+        return None
+    row = await session.get(model, key)
+    if row is None:
+        note_absent(session, model, key)
+    return row

@@ -44,6 +44,41 @@ async def enqueue(
     return result.rowcount == 1
 
 
+async def enqueue_or_revive(session: AsyncSession, rows: list[dict]) -> int:
+    """Queue rows (key, kind, chat_id, due_at, payload), and put back to pending the ones
+    already queued and cancelled; a row already pending, sent or failed is left as it is.
+    One statement: INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE cancelled. Returns how many
+    rows were added or revived."""
+    if not rows:
+        return 0
+    connection = await session.connection()
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    table = OutboxMessage.__table__
+    now = utcnow()
+    statement = dialect.insert(table).values([
+        {"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now,
+         "payload": {}, **row} for row in rows])
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"], set_={"status": OutboxStatus.PENDING.value},
+        where=table.c.status == OutboxStatus.CANCELLED.value,
+    ).returning(table.c.id)
+    result = await connection.execute(statement)
+    return len(result.all())
+
+
+async def cancel_keys(session: AsyncSession, keys: list[str], *, due_after: datetime) -> int:
+    """Cancel the pending rows with these keys due after `due_after` (the ones due already
+    belong to delivery, whose renderer drops what no longer applies)."""
+    if not keys:
+        return 0
+    result = await session.exec(update(OutboxMessage).where(
+        col(OutboxMessage.key).in_(keys),
+        OutboxMessage.status == OutboxStatus.PENDING.value,
+        OutboxMessage.due_at > due_after,
+    ).values(status=OutboxStatus.CANCELLED.value))
+    return result.rowcount or 0
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:
     """`enqueue` for many rows (key, kind, chat_id, due_at, payload) at once: the keys
     already queued are read in one query and the others inserted together; if another process

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +27,7 @@ from storage.calendar_tables import (
     ReminderMute,
     Rsvp,
 )
+from storage.database import get_known
 from storage.models import Person, Pillar, WorkingGroup
 
 KINDS = ("meeting", "workshop", "training", "field_visit")
@@ -111,7 +113,7 @@ def clean_text(value: str, limit: int, code: str) -> str:
 
 
 async def get_settings(session: AsyncSession, group: WorkingGroup) -> CalendarSettings:
-    settings = await session.get(CalendarSettings, group.id)
+    settings = await get_known(session, CalendarSettings, group.id)
     if settings is None:
         settings = CalendarSettings(group_id=group.id, reminder_offsets=list(DEFAULT_OFFSETS),
                                     quorum_pillars=[])
@@ -488,14 +490,17 @@ async def set_rsvp(
         raise CalendarError("already_cancelled")
     if occ.end <= now:
         raise CalendarError("over")
-    result = await session.exec(select(Rsvp).where(
-        Rsvp.meeting_id == occ.meeting.id, Rsvp.occurrence == occ.key,
-        Rsvp.person_id == person.id))
-    row = result.first() or Rsvp(meeting_id=occ.meeting.id, occurrence=occ.key,
-                                 person_id=person.id, answer=answer)
-    row.answer, row.updated_at = answer, now
-    session.add(row)
-    await session.flush()
+    await ensure_stored(session, person)
+    connection = await session.connection()
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    # One statement whether the person answered before or not, and no lost answer when the
+    # same person presses twice at once.
+    await connection.execute(
+        dialect.insert(Rsvp.__table__)
+        .values(meeting_id=occ.meeting.id, occurrence=occ.key, person_id=person.id,
+                answer=answer, updated_at=now)
+        .on_conflict_do_update(index_elements=["meeting_id", "occurrence", "person_id"],
+                               set_={"answer": answer, "updated_at": now}))
 
 
 async def answers(session: AsyncSession, meeting: Meeting, key: int) -> list[tuple[Person, str]]:
@@ -553,7 +558,7 @@ async def quorum(session: AsyncSession, group: WorkingGroup, occ: Occurrence) ->
 async def is_muted(session: AsyncSession, person: Person) -> bool:
     if person.id is None:  # never stored: nothing muted
         return False
-    return await session.get(ReminderMute, person.id) is not None
+    return await get_known(session, ReminderMute, person.id) is not None
 
 
 async def set_muted(session: AsyncSession, person: Person, muted: bool) -> None:

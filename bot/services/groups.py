@@ -6,13 +6,15 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import LANGUAGES, check_timezone
 from bot.refusals import Refusal
+from storage.calendar_tables import CalendarSettings, ReminderMute
+from storage.database import note_absent
 from storage.models import GroupLevel, Membership, Person, Pillar, Role, WorkingGroup
 
 NAME_MAX = 120
@@ -55,6 +57,31 @@ def new_code() -> str:
 async def get_group(session: AsyncSession, chat_id: int) -> WorkingGroup | None:
     result = await session.exec(select(WorkingGroup).where(WorkingGroup.chat_id == chat_id))
     return result.first()
+
+
+async def chat_context(
+    session: AsyncSession, telegram_id: int, chat_id: int
+) -> tuple[WorkingGroup, Person | None, Membership | None] | None:
+    """The working group of a chat, the person with that Telegram id and their membership in
+    one query (None when the chat is no working group's). The group's calendar settings and
+    the person's reminder mute come with it, for the RSVP presses and cards that read them."""
+    row = (await session.exec(
+        select(WorkingGroup, Person, Membership, CalendarSettings, ReminderMute)
+        .select_from(WorkingGroup)
+        .outerjoin(Person, Person.telegram_id == telegram_id)
+        .outerjoin(Membership, and_(Membership.group_id == WorkingGroup.id,
+                                    Membership.person_id == Person.id))
+        .outerjoin(CalendarSettings, CalendarSettings.group_id == WorkingGroup.id)
+        .outerjoin(ReminderMute, ReminderMute.person_id == Person.id)
+        .where(WorkingGroup.chat_id == chat_id))).first()
+    if row is None:
+        return None
+    group, person, membership, settings, mute = row
+    if settings is None:
+        note_absent(session, CalendarSettings, group.id)
+    if person is not None and mute is None:
+        note_absent(session, ReminderMute, person.id)
+    return group, person, membership
 
 
 async def get_group_by_code(session: AsyncSession, code: str) -> WorkingGroup | None:

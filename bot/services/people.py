@@ -44,7 +44,14 @@ async def touch_person(
     a service later changes it (a profile field, a language), so someone who merely talks to the
     bot (a reporter, someone asking a question) leaves no row behind.
     """
-    person = await get_person(session, who.telegram_id)
+    return await refresh_identity(session, await get_person(session, who.telegram_id), who,
+                                  create=create)
+
+
+async def refresh_identity(
+    session: AsyncSession, person: Person | None, who: TelegramIdentity, *, create: bool = True
+) -> Person:
+    """`touch_person` for a person already looked up (None: not stored yet)."""
     if person is None:
         person = Person(telegram_id=who.telegram_id)
         if not create:

@@ -259,35 +259,13 @@ async def sync_answer(
         return 0, 0
     wanted = (answer in cal.ATTENDING and person.blocked_bot_at is None
               and not await cal.is_muted(session, person))
-    existing = {key: (row_id, status, cal.as_utc(due_at)) for key, row_id, status, due_at in (
-        await session.exec(select(OutboxMessage.key, OutboxMessage.id, OutboxMessage.status,
-                                  OutboxMessage.due_at)
-                           .where(col(OutboxMessage.key).in_(list(due_of))))).all()}
     if not wanted:
-        # Rows already due belong to delivery (its renderer drops what no longer applies).
-        stale = [row_id for row_id, status, due_at in existing.values()
-                 if status == OutboxStatus.PENDING.value and due_at > now]
-        if stale:
-            await session.exec(update(OutboxMessage).where(
-                col(OutboxMessage.id).in_(stale),
-                OutboxMessage.status == OutboxStatus.PENDING.value,
-            ).values(status=OutboxStatus.CANCELLED.value))
-        return 0, len(stale)
-    revive = [row_id for row_id, status, _due in existing.values()
-              if status == OutboxStatus.CANCELLED.value]
-    if revive:
-        await session.exec(update(OutboxMessage).where(
-            col(OutboxMessage.id).in_(revive),
-            OutboxMessage.status == OutboxStatus.CANCELLED.value,
-        ).values(status=OutboxStatus.PENDING.value))
-    added = len(revive)
-    for key, (offset, due) in due_of.items():
-        if key not in existing:
-            added += await outbox.enqueue(session, key=key, kind=REMINDER,
-                                          chat_id=person.telegram_id, due_at=due, payload={
-                                              "meeting": meeting.id, "occurrence": occ.key,
-                                              "start": cal.epoch(occ.start), "offset": offset,
-                                              "person": person.id})
+        return 0, await outbox.cancel_keys(session, list(due_of), due_after=now)
+    added = await outbox.enqueue_or_revive(session, [
+        {"key": key, "kind": REMINDER, "chat_id": person.telegram_id, "due_at": due,
+         "payload": {"meeting": meeting.id, "occurrence": occ.key,
+                     "start": cal.epoch(occ.start), "offset": offset, "person": person.id}}
+        for key, (offset, due) in due_of.items()])
     return added, 0
 
 
