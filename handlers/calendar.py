@@ -232,8 +232,9 @@ async def calendar_page(
             if offset == 0 else _("No more meetings.")
         return text, None
     lines = [_("Coming meetings of <b>{group}</b>:").format(group=escape(group.name))]
+    tallies = await cal.counts_of(session, items)
     for occ in items:
-        tally = await cal.counts(session, occ.meeting, occ.key)
+        tally = tallies[(occ.meeting.id, occ.key)]
         line = (f"\n<b>{escape(occ.title)}</b> - /meeting {occ.meeting.number}"
                 + (" 🔁" if occ.meeting.rrule else "")
                 + "\n🗓 " + format_when(occ.start, locale, zone))

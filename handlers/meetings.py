@@ -76,7 +76,7 @@ async def _button_context(
     if person is None or message is None:
         await query.answer(_("This button is not valid any more."), show_alert=True)
         return None
-    meeting = await session.get(Meeting, data.m)
+    meeting = await cal.meeting_by_id(session, data.m)
     if message.chat.type != "private":
         if group is None or meeting is None or meeting.group_id != group.id:
             await query.answer(_("This meeting does not belong to this group."), show_alert=True)

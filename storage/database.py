@@ -107,24 +107,38 @@ class Database:
         await self.engine.dispose()
 
 
-# -- rows looked up by primary key, absent ones included ------------------------------------------
+# -- what one update's session has read already -------------------------------------------------
 #
 # `session.get` answers from the identity map for a row it has loaded, but asks the database
 # again each time for a row that does not exist (a group without calendar settings, a person
-# who muted nothing). A session lives for one update; `get_known` also remembers, for that
-# session, the keys found absent, and `note_absent` lets a query that read the row's absence
-# (an outer join) say so.
+# who muted nothing), and queries by other columns always go to the database. A session lives
+# for one update: `get_known` remembers, for that session, the keys found absent; `memo` holds
+# what a query read for later steps of the same update (a meeting's exceptions, a membership).
+# Both are forgotten whenever the session flushes a change, so nothing the update itself wrote
+# is hidden.
 
 _ABSENT = "wgbot_absent"
+_MEMO = "wgbot_memo"
 
 
-def _forget_absent(session: Session, _context: object) -> None:
-    """A flush that wrote new rows may have written one noted absent: forget them all."""
-    if session.new and _ABSENT in session.info:
-        session.info[_ABSENT].clear()
+def _forget(session: Session, _context: object, _instances: object = None) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info.pop(_ABSENT, None)
+        session.info.pop(_MEMO, None)
 
 
-event.listen(Session, "after_flush", _forget_absent)
+event.listen(Session, "before_flush", _forget)
+
+
+def memo(session: AsyncSession) -> dict:
+    """A dict for this session's reads, emptied by any flush that writes ORM objects (writes
+    through Core statements do not empty it: who writes that way forgets what it changed)."""
+    return session.info.setdefault(_MEMO, {})
+
+
+def forget(session: AsyncSession) -> None:
+    session.info.pop(_ABSENT, None)
+    session.info.pop(_MEMO, None)
 
 
 def note_absent(session: AsyncSession, model: type, key: object) -> None:
@@ -133,7 +147,7 @@ def note_absent(session: AsyncSession, model: type, key: object) -> None:
 
 async def get_known(session: AsyncSession, model: type, key: object):
     """`session.get(model, key)`, asking the database at most once per session for a row that
-    does not exist, until the session flushes new rows."""
+    does not exist, until the session writes."""
     if (model, key) in session.info.get(_ABSENT, ()):
         return None
     row = await session.get(model, key)

@@ -27,7 +27,7 @@ from storage.calendar_tables import (
     ReminderMute,
     Rsvp,
 )
-from storage.database import get_known
+from storage.database import get_known, memo
 from storage.models import Person, Pillar, WorkingGroup
 
 KINDS = ("meeting", "workshop", "training", "field_visit")
@@ -198,9 +198,26 @@ async def meetings_numbered(
 
 
 async def _exceptions(session: AsyncSession, meeting: Meeting) -> dict[int, MeetingException]:
+    known = memo(session).get(("exceptions", meeting.id))
+    if known is not None:
+        return known
     rows = await session.exec(
         select(MeetingException).where(MeetingException.meeting_id == meeting.id))
     return {row.occurrence: row for row in rows.all()}
+
+
+async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """The meeting with this internal id (callback data carries it) and, in the same query,
+    its exceptions, which the occurrence that follows reads."""
+    rows = (await session.exec(
+        select(Meeting, MeetingException)
+        .outerjoin(MeetingException, MeetingException.meeting_id == Meeting.id)
+        .where(Meeting.id == meeting_id))).all()
+    if not rows:
+        return None
+    memo(session)[("exceptions", meeting_id)] = {
+        exc.occurrence: exc for _meeting, exc in rows if exc is not None}
+    return rows[0][0]
 
 
 async def _exceptions_of(
@@ -262,7 +279,11 @@ async def next_occurrences(
     """The next `limit` occurrences starting at or after `after` (lazy for open series)."""
     if meeting.cancelled_at is not None:
         return []
-    exceptions = await _exceptions(session, meeting)
+    return _next_of(meeting, await _exceptions(session, meeting), after, limit)
+
+
+def _next_of(meeting: Meeting, exceptions: dict[int, MeetingException], after: datetime,
+             limit: int) -> list[Occurrence]:
     found: list[Occurrence] = []
     # Cancelled or moved-away occurrences may hide some: look that many further.
     originals = recurrence.first_after(meeting.rrule, meeting.start_local, meeting.timezone,
@@ -324,8 +345,10 @@ async def upcoming(
     """The group's coming occurrences from `offset`, and whether there are more after them."""
     wanted = offset + limit + 1
     merged: list[Occurrence] = []
-    for meeting in await group_meetings(session, group):
-        merged.extend(await next_occurrences(session, meeting, now, wanted))
+    meetings = [m for m in await group_meetings(session, group) if m.cancelled_at is None]
+    exceptions = await _exceptions_of(session, [m.id for m in meetings]) if meetings else {}
+    for meeting in meetings:
+        merged.extend(_next_of(meeting, exceptions.get(meeting.id, {}), now, wanted))
     merged.sort(key=lambda o: (o.start, o.meeting.id))
     return merged[offset:offset + limit], len(merged) > offset + limit
 
@@ -553,6 +576,25 @@ async def quorum(session: AsyncSession, group: WorkingGroup, occ: Occurrence) ->
 
 
 # --- mute -----------------------------------------------------------------------------------
+
+
+async def counts_of(session: AsyncSession, occurrences: list[Occurrence]
+                    ) -> dict[tuple[int, int], RsvpCounts]:
+    """`counts` of several occurrences in one query, by (meeting id, occurrence key)."""
+    wanted = {(o.meeting.id, o.key) for o in occurrences}
+    tally: dict[tuple[int, int], dict[str, int]] = {pair: {} for pair in wanted}
+    if wanted:
+        rows = await session.exec(
+            select(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer, func.count())
+            .join(Person, Person.id == Rsvp.person_id)
+            .where(col(Rsvp.meeting_id).in_({m for m, _k in wanted}),
+                   col(Rsvp.occurrence).in_({k for _m, k in wanted}))
+            .group_by(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer))
+        for meeting_id, key, answer, count in rows.all():
+            if (meeting_id, key) in tally:
+                tally[(meeting_id, key)][answer] = count
+    return {pair: RsvpCounts(going=t.get("going", 0), maybe=t.get("maybe", 0),
+                             no=t.get("no", 0)) for pair, t in tally.items()}
 
 
 async def is_muted(session: AsyncSession, person: Person) -> bool:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import LANGUAGES, check_timezone
 from bot.refusals import Refusal
 from storage.calendar_tables import CalendarSettings, ReminderMute
-from storage.database import note_absent
+from storage.database import memo, note_absent
 from storage.models import GroupLevel, Membership, Person, Pillar, Role, WorkingGroup
 
 NAME_MAX = 120
@@ -77,6 +77,8 @@ async def chat_context(
     if row is None:
         return None
     group, person, membership, settings, mute = row
+    if person is not None:
+        memo(session)[("membership", group.id, person.id)] = membership
     if settings is None:
         note_absent(session, CalendarSettings, group.id)
     if person is not None and mute is None:
@@ -150,6 +152,10 @@ async def update_group(
 async def get_membership(
     session: AsyncSession, group: WorkingGroup, person: Person
 ) -> Membership | None:
+    key = ("membership", group.id, person.id)
+    known = memo(session)
+    if key in known:
+        return known[key]
     result = await session.exec(
         select(Membership).where(
             Membership.group_id == group.id, Membership.person_id == person.id
