@@ -16,7 +16,13 @@ from bot.services import agenda
 from handlers.agenda import error_text
 from handlers.calendar import now_of
 from handlers.common import RouterTemplate, ask
-from handlers.prompts import PromptCb, cancelled_text, is_cancel_word, show_preview
+from handlers.prompts import (
+    PromptCb,
+    cancelled_text,
+    is_cancel_word,
+    preview_pressed,
+    show_preview,
+)
 from storage.models import Person
 
 router = RouterTemplate("agenda_decline")
@@ -84,19 +90,12 @@ async def decline_pressed(
     query: CallbackQuery, callback_data: PromptCb, session: AsyncSession, person: Person | None,
     locale: str, ticker: Ticker, state: FSMContext,
 ) -> None:
-    message, action = query.message, callback_data.action
+    action = callback_data.action
     data, current = await state.get_data(), await state.get_state()
-    valid = isinstance(message, Message) and current == DeclineForm.preview.state and (
-        action in ("send", "edit", "cancel") and data.get("preview") == message.message_id)
-    if not valid:
-        await query.answer(_("This button is not valid any more."), show_alert=True)
-        return
-    assert isinstance(message, Message)
-    if action == "cancel":
-        await state.clear()
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=None)
-        await message.answer(cancelled_text())
+    valid = isinstance(query.message, Message) and current == DeclineForm.preview.state and (
+        action in ("send", "edit", "cancel") and data.get("preview") == query.message.message_id)
+    message = await preview_pressed(query, state, action, valid)
+    if message is None:
         return
     if action == "edit":
         await state.set_state(DeclineForm.reason)

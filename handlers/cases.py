@@ -64,6 +64,7 @@ from handlers.prompts import (
     cancelled_text,
     is_cancel_word,
     looks_like_question,
+    preview_pressed,
     question_hint,
     show_preview,
 )
@@ -307,26 +308,19 @@ async def reply_prompt_pressed(query: CallbackQuery, callback_data: PromptCb,
                                state: FSMContext, session: AsyncSession,
                                person: Person | None, settings: Settings,
                                draft_cipher: DraftCipher | None = None) -> None:
-    message, action = query.message, callback_data.action
-    current = await state.get_state()
+    action, current = callback_data.action, await state.get_state()
     expected = {"cancel": None, "edit": CaseForm.preview.state,
                 "send": CaseForm.preview.state, "answer": CaseForm.question.state,
                 "question": CaseForm.question.state}
     data = await state.get_data()
-    stale = (not isinstance(message, Message) or action not in expected
+    stale = (not isinstance(query.message, Message) or action not in expected
              or current is None or not current.startswith("CaseForm:")
              or (expected[action] is not None and current != expected[action])
-             or (action in ("send", "edit") and data.get("preview") != message.message_id))
-    if stale:
-        await query.answer(_("This button is not valid any more."), show_alert=True)
+             or (action in ("send", "edit") and data.get("preview") != query.message.message_id))
+    message = await preview_pressed(query, state, action, not stale)
+    if message is None:
         return
-    assert isinstance(message, Message)
-    if action == "cancel":
-        await state.clear()
-        await query.answer()
-        await message.edit_reply_markup(reply_markup=None)
-        await message.answer(cancelled_text())
-    elif action == "edit":
+    if action == "edit":
         await state.set_state(CaseForm.reply)
         await query.answer()
         await message.edit_reply_markup(reply_markup=None)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.formatting import escape
 from bot.i18n import _
@@ -97,6 +98,25 @@ async def show_preview(message: Message, heading: str, text: str, kind: str) -> 
     for part in parts[:-1]:  # a long text is shown whole, in as many messages as it takes
         await message.answer(part)
     return await message.answer(parts[-1], reply_markup=preview_keyboard(kind))
+
+
+async def preview_pressed(query: CallbackQuery, state: FSMContext, action: str,
+                          valid: bool) -> Message | None:
+    """What every preview's buttons share: a stale button (not `valid`, or its message gone) is
+    refused with an alert, and Cancel clears the state, drops the keyboard and says nothing was
+    sent. Returns the preview's message for the feature to handle Send and Edit, None when the
+    press is already answered."""
+    message = query.message
+    if not valid or not isinstance(message, Message):
+        await query.answer(_("This button is not valid any more."), show_alert=True)
+        return None
+    if action != "cancel":
+        return message
+    await state.clear()
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(cancelled_text())
+    return None
 
 
 async def ask_answer_or_question(message: Message, kind: str) -> Message:

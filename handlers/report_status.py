@@ -37,6 +37,7 @@ from bot.services.reports import (
 )
 from bot.telegram_text import split_html
 from handlers.common import private_link_keyboard
+from handlers.prompts import is_cancel_word
 from handlers.report_conversation import (
     ReporterRouter,
     StatusForm,
@@ -185,7 +186,8 @@ async def add_pressed(query: CallbackQuery, state: FSMContext) -> None:
             "you have finished."), kb([btn(_("Done"), "added")], nav(back=False)))
 
 
-@router.message(StatusForm.adding, F.chat.type == "private", ~F.text.startswith("/"))
+@router.message(StatusForm.adding, F.chat.type == "private", ~F.text.startswith("/"),
+                ~F.text.func(is_cancel_word))  # the word "cancel" stops, in handlers/reports.py
 async def adding_sent(message: Message, state: FSMContext) -> None:
     await collect(message, state, "added")
 

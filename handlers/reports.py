@@ -179,10 +179,12 @@ async def draft_kept_or_restarted(
     await _show(message, state, step, session)
 
 
-@router.message(StateFilter(ReportForm), F.chat.type == "private", F.text.func(is_cancel_word))
+@router.message(StateFilter(ReportForm, StatusForm), F.chat.type == "private",
+                F.text.func(is_cancel_word))
 async def cancel_word(message: Message, state: FSMContext, bot: Bot) -> None:
     """"cancel" alone, in any of the five languages, stops like /cancel (before the steps
-    that take text, which would keep it as the place or the time)."""
+    that take text, which would keep it as the place or the time; /status leaves it to this
+    router)."""
     await cancel_command(message, state, bot)
 
 

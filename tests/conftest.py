@@ -54,6 +54,32 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @pytest.fixture
+def redis_url() -> str:
+    """The Redis database the tests may empty: TEST_REDIS_URL, else db 8 of a local Redis."""
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
+
+
+@pytest.fixture
+async def redis(redis_url: str):
+    """A client of an empty Redis database at `redis_url`, emptied again afterwards; the test is
+    skipped when no Redis answers there."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    try:
+        await client.ping()
+    except Exception:  # noqa: BLE001
+        await client.aclose()
+        pytest.skip("no Redis at TEST_REDIS_URL")
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
 async def session(database: Database):
     async with database.session() as s:
         yield s
@@ -177,6 +203,18 @@ async def registered_group(tg: Harness, amani: LocalUser, group_chat: int) -> in
     await tg.send(amani, group_chat, "/setup South Kivu | Africa/Lubumbashi")
     assert "is now a working group" in tg.last_text(group_chat)
     return group_chat
+
+
+@pytest.fixture
+async def meeting_group(tg: Harness, clock: Clock, amani: LocalUser, bahati: LocalUser,
+                        registered_group: int) -> int:
+    """The registered group with a meeting on 2026-12-03 10:00 and Bahati as a member; both
+    Amani and Bahati have a private chat with the bot."""
+    await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")
+    await tg.send(bahati, registered_group, "/join")
+    tg.private_chat(amani)
+    tg.private_chat(bahati)
+    return registered_group
 
 
 class CommitFailures:

@@ -1,9 +1,12 @@
-"""Helpers shared by the concern report tests: media messages and a whole report by buttons."""
+"""Helpers shared by the handler tests: delivery of what is due, the last alert, media messages
+and a whole concern report by buttons."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.delivery.sender import Sender
+from bot.delivery.worker import Delivery
 from bot.local_api import LocalUser, StoredMessage
 from storage.models import WorkingGroup
 
@@ -16,6 +19,16 @@ MEDIA = {
     "document": lambda n: {"document": {"file_id": f"DOC-{n}", "file_unique_id": f"d{n}",
                                         "file_name": "scan.jpg"}},
 }
+
+
+async def deliver(tg, database, now) -> int:
+    """Send what the outbox holds due at `now`, without the send limits."""
+    return await Delivery(database, Sender(tg.bot, database, rate_limits=False)).run(now)
+
+
+def last_alert(tg) -> str:
+    """The text of the last callback answer (the alert a button press showed)."""
+    return tg.api.sent("answerCallbackQuery")[-1].params.get("text", "")
 
 
 async def send_media(tg, user: LocalUser, chat_id: int, kind: str, n: int = 1) -> StoredMessage:

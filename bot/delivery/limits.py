@@ -103,16 +103,22 @@ class MemoryLimiter(Limiter):
         return True, at - now
 
 
-# KEYS: the global lane, the chat's lane. ARGV: global spacing, chat spacing (milliseconds),
-# the current time in milliseconds or "" for the Redis server's clock (shared by the replicas).
-_RESERVE = """
-local now
-if ARGV[3] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-else
-  now = tonumber(ARGV[3])
+# The clock both scripts begin with: the current time in milliseconds as given, or "" for the
+# Redis server's clock (shared by the replicas).
+_CLOCK = """
+local function now_ms(given)
+  if given == '' then
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  end
+  return tonumber(given)
 end
+"""
+
+# KEYS: the global lane, the chat's lane. ARGV: global spacing, chat spacing (milliseconds),
+# the current time (_CLOCK).
+_RESERVE = _CLOCK + """
+local now = now_ms(ARGV[3])
 local chat_next = tonumber(redis.call('GET', KEYS[2]) or '0')
 if chat_next > now then
   return {0, tostring(chat_next - now)}
@@ -129,15 +135,9 @@ return {1, tostring(at - now)}
 
 
 # KEYS: the list of the times the last 30 messages left, newest first. ARGV: the window and the
-# current time (milliseconds; "" for the server's clock), the number of messages per window.
-_CONFIRM = """
-local now
-if ARGV[2] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-else
-  now = tonumber(ARGV[2])
-end
+# current time (_CLOCK), the number of messages per window.
+_CONFIRM = _CLOCK + """
+local now = now_ms(ARGV[2])
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[3])
 local oldest = tonumber(redis.call('LINDEX', KEYS[1], limit - 1) or '-1e18')
@@ -175,19 +175,20 @@ class RedisLimiter(Limiter):
         digest = hmac.new(await self._hash_key(), str(chat_id).encode(), hashlib.sha256)
         return f"{self.prefix}:send:{digest.hexdigest()[:32]}"
 
+    def _now(self) -> str:
+        """The scripts' clock argument (_CLOCK): "" lets the Redis server give the time."""
+        return "" if self.shared_clock is None else f"{self.shared_clock() * 1000:.3f}"
+
     async def reserve(self, chat_id: int) -> tuple[bool, float]:
-        now = "" if self.shared_clock is None else f"{self.shared_clock() * 1000:.3f}"
         taken, delay = await self._script(
             keys=[f"{self.prefix}:send:all", await self.chat_key(chat_id)],
             args=[f"{self.global_interval * 1000:.3f}",
-                  f"{chat_interval(chat_id) * 1000:.3f}", now])
+                  f"{chat_interval(chat_id) * 1000:.3f}", self._now()])
         return bool(int(taken)), float(delay) / 1000
 
-
     async def confirm(self) -> float:
-        now = "" if self.shared_clock is None else f"{self.shared_clock() * 1000:.3f}"
         wait = await self._confirm(keys=[f"{self.prefix}:send:left"],
-                                   args=[f"{SHARED_WINDOW * 1000:.3f}", now,
+                                   args=[f"{SHARED_WINDOW * 1000:.3f}", self._now(),
                                          GLOBAL_PER_SECOND])
         return float(wait) / 1000
 

@@ -3,7 +3,6 @@ limits (bot/local_api_limits.py), on a controlled clock: nothing here sleeps for
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from bot.delivery.scheduler import Ticker
 from bot.local_api import ApiCall
 from bot.local_api_limits import LimitedBotAPI
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
 GROUP = -1_001_234_567_890
 
 
@@ -121,24 +119,6 @@ def test_a_long_fan_out_does_not_look_stalled():
     assert not ticker.healthy()
     ticker.beat()  # ... and it just sent one more message
     assert ticker.healthy()
-
-
-@pytest.fixture
-async def redis():
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception:  # noqa: BLE001
-        await client.aclose()
-        pytest.skip("no Redis at TEST_REDIS_URL")
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 async def test_redis_limiter_is_shared_by_replicas_and_keeps_no_chat_id(redis):

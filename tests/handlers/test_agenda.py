@@ -6,30 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
-from bot.delivery.sender import Sender
-from bot.delivery.worker import Delivery
 from bot.services import agenda
 from storage.agenda_tables import AgendaItem
+from tests.report_helpers import deliver, last_alert
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # 10:00 in Lubumbashi (UTC+2)
 MEETING_START = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 2026-12-03 10:00 local
 DEADLINE = MEETING_START - timedelta(hours=48)
-
-
-@pytest.fixture
-async def meeting_group(tg, clock, amani, bahati, registered_group) -> int:
-    await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")
-    await tg.send(bahati, registered_group, "/join")
-    tg.private_chat(amani)
-    tg.private_chat(bahati)
-    return registered_group
-
-
-async def _deliver(tg, database, now):
-    return await Delivery(database, Sender(tg.bot, database, rate_limits=False)).run(now)
 
 
 async def _items(database) -> list[AgendaItem]:
@@ -37,12 +22,8 @@ async def _items(database) -> list[AgendaItem]:
         return list((await s.exec(select(AgendaItem).order_by(AgendaItem.id))).all())
 
 
-def _alert(tg) -> str:
-    return tg.api.sent("answerCallbackQuery")[-1].params.get("text", "")
-
-
 async def _review_message(tg, database, user, now):
-    await _deliver(tg, database, now)
+    await deliver(tg, database, now)
     return tg.last_bot_message(tg.private_chat(user))
 
 
@@ -53,7 +34,7 @@ async def test_propose_accept_and_publish_at_deadline(tg, database, clock, amani
     review = await _review_message(tg, database, amani, NOW)
     assert "Road safety near the mine" in review.text and "Bahati" in review.text
     await tg.press(amani, review, "✅ Accept")
-    assert _alert(tg) == "Accepted."
+    assert last_alert(tg) == "Accepted."
     assert "1. Road safety near the mine — proposed by Bahati" in review.text  # edited in place
 
     await tg.send(bahati, meeting_group, "/agenda")
@@ -62,12 +43,12 @@ async def test_propose_accept_and_publish_at_deadline(tg, database, clock, amani
     # Nothing is published before the deadline; at the deadline, once.
     clock.now = DEADLINE - timedelta(minutes=1)
     await agenda.schedule_publications(database, clock.now)
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     assert not any(t.startswith("<b>📋 Agenda</b>") for t in tg.texts(meeting_group))
     clock.now = DEADLINE
     assert await agenda.schedule_publications(database, clock.now) == 1
     assert await agenda.schedule_publications(database, clock.now) == 0
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     published = tg.last_text(meeting_group)
     assert published.startswith("<b>📋 Agenda</b>")
     assert tg.last_bot_message(meeting_group).pinned
@@ -88,42 +69,42 @@ async def test_anonymous_proposal_never_shows_the_proposer(tg, database, clock, 
     await tg.press(amani, review, "✅ Accept")
     clock.now = DEADLINE
     await agenda.schedule_publications(database, clock.now)
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     published = tg.last_text(meeting_group)
     assert "1. Complaints about night patrols" in published
     assert "Bahati" not in published and "proposed by" not in published
     # The name choice cannot be pressed twice or by someone else.
     await tg.press_data(bahati, choice, named)
-    assert _alert(tg) == "This button is not valid any more."
+    assert last_alert(tg) == "This button is not valid any more."
 
 
 async def test_move_up_and_down_and_decline_with_reason(tg, database, clock, amani, bahati,
                                                         meeting_group):
     for text in ("First topic", "Second topic", "Third topic"):
         await tg.send(bahati, meeting_group, f"/propose {text}")
-    await _deliver(tg, database, NOW)
+    await deliver(tg, database, NOW)
     reviews = [m for m in tg.api.chat_messages(tg.private_chat(amani)) if m.buttons()]
     for message in reviews[:2]:
         await tg.press(amani, message, "✅ Accept")
     await tg.press(amani, reviews[1], "▲ Move up")
     assert "1. Second topic" in reviews[1].text and "2. First topic" in reviews[1].text
     await tg.press(amani, reviews[1], "▲ Move up")
-    assert _alert(tg) == "The item cannot move further."
+    assert last_alert(tg) == "The item cannot move further."
     await tg.press(amani, reviews[1], "▼ Move down")
     assert "1. First topic" in reviews[1].text
 
     await tg.send(amani, tg.private_chat(amani), "/decline 3 Out of the group's mandate")
     preview = tg.last_bot_message(tg.private_chat(amani))
     assert "Out of the group's mandate" in preview.text
-    await _deliver(tg, database, NOW)
+    await deliver(tg, database, NOW)
     assert "Third topic" not in "\n".join(tg.texts(tg.private_chat(bahati)))  # not yet
     await tg.press(amani, preview, "Send")
     assert tg.last_text(tg.private_chat(amani)) == "Declined; the proposer is told."
-    await _deliver(tg, database, NOW)
+    await deliver(tg, database, NOW)
     notice = tg.last_text(tg.private_chat(bahati))
     assert "Third topic" in notice and "Reason: Out of the group's mandate" in notice
     await tg.press(amani, reviews[2], "✖️ Decline")
-    assert _alert(tg) == "That is already done."
+    assert last_alert(tg) == "That is already done."
 
 
 async def test_only_the_secretariat_reviews(tg, database, clock, amani, bahati, carlos,
@@ -132,9 +113,9 @@ async def test_only_the_secretariat_reviews(tg, database, clock, amani, bahati, 
     review = await _review_message(tg, database, amani, NOW)
     data = review.buttons()[0]["callback_data"]
     await tg.press_data(bahati, review, data)
-    assert _alert(tg) == "Only the secretariat can do that."
+    assert last_alert(tg) == "Only the secretariat can do that."
     await tg.press_data(amani, review, "ag:accept:999")
-    assert _alert(tg) == "This button is not valid any more."
+    assert last_alert(tg) == "This button is not valid any more."
     await tg.press_data(amani, review, "ag:explode:1")
     assert [i.status for i in await _items(database)] == ["pending"]
     await tg.send(bahati, tg.private_chat(bahati), "/decline 1 no")
@@ -183,7 +164,7 @@ async def test_late_proposal_to_any_other_business_or_next_meeting(
     await tg.send(bahati, meeting_group, "/propose Late topic")
     assert "The deadline has passed" in tg.last_text(meeting_group)
     await tg.send(bahati, meeting_group, "/propose Another late topic")
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     reviews = [m for m in tg.api.chat_messages(tg.private_chat(amani)) if m.buttons()]
     assert [b["text"] for b in reviews[0].buttons()][:2] == ["Any other business",
                                                              "Next meeting"]
@@ -191,7 +172,7 @@ async def test_late_proposal_to_any_other_business_or_next_meeting(
     text = reviews[0].text
     assert "Any other business" in text and "• Late topic" in text
     await tg.press(amani, reviews[1], "Next meeting")
-    assert _alert(tg) == "Moved to the next meeting."
+    assert last_alert(tg) == "Moved to the next meeting."
     await tg.send(bahati, meeting_group, "/agenda 2")
     assert "1. Another late topic" in tg.last_text(meeting_group)
 
@@ -201,7 +182,7 @@ async def test_deadline_reminder_once(tg, database, clock, amani, meeting_group)
     assert await agenda.schedule_publications(database, clock.now) == 1
     clock.now += timedelta(hours=1)
     assert await agenda.schedule_publications(database, clock.now) == 0
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     assert "Agenda proposals for Monthly meeting close on" in tg.last_text(meeting_group)
 
 
@@ -214,7 +195,7 @@ async def test_undiscussed_items_carry_over_to_the_next_meeting_of_the_series(
     tg.private_chat(amani)
     for text in ("Done topic", "Open topic"):
         await tg.send(bahati, registered_group, f"/propose {text}")
-    await _deliver(tg, database, NOW)
+    await deliver(tg, database, NOW)
     for message in [m for m in tg.api.chat_messages(tg.private_chat(amani)) if m.buttons()]:
         await tg.press(amani, message, "✅ Accept")
     await tg.send(amani, registered_group, "/discussed 1")

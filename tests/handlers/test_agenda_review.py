@@ -5,25 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from bot.delivery.sender import Sender
-from bot.delivery.worker import Delivery
+from tests.report_helpers import deliver
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def meeting_group(tg, clock, amani, bahati, registered_group) -> int:
-    await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")
-    await tg.send(bahati, registered_group, "/join")
-    tg.private_chat(amani)
-    tg.private_chat(bahati)
-    return registered_group
-
-
 async def _reviews(tg, database, amani, now=NOW):
-    await Delivery(database, Sender(tg.bot, database, rate_limits=False)).run(now)
+    await deliver(tg, database, now)
     return [m for m in tg.api.chat_messages(tg.private_chat(amani)) if m.buttons()]
 
 

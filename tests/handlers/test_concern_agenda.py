@@ -13,13 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.delivery.sender import Sender
-from bot.delivery.worker import Delivery
 from bot.services import concerns, monthly, monthly_render
 from storage.agenda_tables import ActionItem, AgendaItem, Decision
 from storage.models import WorkingGroup
 from storage.report_tables import ConcernLink, ReportCase
-from tests.report_helpers import labels, make_report, press_last
+from tests.report_helpers import deliver, labels, last_alert, make_report, press_last
 
 pytestmark = pytest.mark.usefixtures("fresh_report_keys")
 
@@ -27,23 +25,6 @@ NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # 10:00 in Lubumbashi (UTC+2)
 MEETING = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)  # 2026-12-03 10:00 local
 SAFE = ("Reports of beatings by security staff near a mining site; the community asks for a "
         "joint review.")
-
-
-@pytest.fixture
-async def meeting_group(tg, clock, amani, bahati, registered_group) -> int:
-    await tg.send(amani, registered_group, "/schedule 2026-12-03 10:00 | Monthly meeting | Hall")
-    await tg.send(bahati, registered_group, "/join")
-    tg.private_chat(amani)
-    tg.private_chat(bahati)
-    return registered_group
-
-
-async def _deliver(tg, database, now) -> int:
-    return await Delivery(database, Sender(tg.bot, database, rate_limits=False)).run(now)
-
-
-def _alert(tg) -> str:
-    return tg.api.sent("answerCallbackQuery")[-1].params.get("text", "")
 
 
 async def _two_cases(tg, database, reporter, group) -> str:
@@ -105,11 +86,11 @@ async def test_from_case_to_agenda_to_outcome(tg, database, clock, amani, bahati
     # all linked actions done -> the secretariat is told it may resolve the case
     await tg.send(bahati, tg.private_chat(bahati), "/actions mine")
     await press_last(tg, bahati, tg.private_chat(bahati), "✅ Done")
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     assert "are done" not in tg.last_text(chat)
     await tg.send(amani, chat, "/actions mine")
     await press_last(tg, amani, chat, "✅ Done")
-    await _deliver(tg, database, clock.now)
+    await deliver(tg, database, clock.now)
     assert "All action items recorded for case #2 are done" in tg.last_text(chat)
     assert labels(tg, chat) == ["Open case #2"]
 
@@ -206,21 +187,21 @@ async def test_refusals_forged_data_and_other_users(tg, database, clock, amani, 
     key = message.buttons()[0]["callback_data"].split(":")
     # a forged meeting or occurrence is refused, nothing added
     await tg.press_data(amani, message, f"cc:meet:2:{key[3]}:{int(key[4]) + 60}")
-    assert _alert(tg).startswith("That meeting's agenda is closed")
+    assert last_alert(tg).startswith("That meeting's agenda is closed")
     await tg.press_data(amani, message, f"cc:meet:2:999:{key[4]}")
-    assert _alert(tg).startswith("That meeting's agenda is closed")
+    assert last_alert(tg).startswith("That meeting's agenda is closed")
     await tg.press_data(amani, message, "cc:meet:1:" + ":".join(key[3:]))  # another case
-    assert _alert(tg) == "This button is not valid any more."
+    assert last_alert(tg) == "This button is not valid any more."
     await tg.press_data(amani, message, "cc:explode:2:0:0")
-    assert _alert(tg) == "This button is not valid any more."
+    assert last_alert(tg) == "This button is not valid any more."
     await tg.press_data(amani, message, "cc:meet:abc:0:0")
-    assert _alert(tg) == "This button is not valid any more."
+    assert last_alert(tg) == "This button is not valid any more."
     # not the secretariat: bahati (a member) and carlos (a stranger)
     for user in (bahati, carlos):
         await tg.press_data(user, message, "cc:meet:2:" + ":".join(key[3:]))
-        assert _alert(tg) == "There is no case 2 among the cases of your groups."
+        assert last_alert(tg) == "There is no case 2 among the cases of your groups."
         await tg.press_data(user, message, "cs:agenda:2:")
-        assert _alert(tg) == "There is no case 2 among the cases of your groups."
+        assert last_alert(tg) == "There is no case 2 among the cases of your groups."
         await tg.press_data(user, message, "cc:show:2:0:0")
     async with database.session() as s:
         assert (await s.exec(select(AgendaItem))).all() == []
@@ -231,7 +212,7 @@ async def test_refusals_forged_data_and_other_users(tg, database, clock, amani, 
     await _put_on_agenda(tg, amani, chat)
     assert tg.last_text(chat).startswith("No coming meeting of South Kivu takes agenda items")
     await tg.press_data(amani, message, "cc:meet:2:" + ":".join(key[3:]))
-    assert _alert(tg).startswith("That meeting's agenda is closed")
+    assert last_alert(tg).startswith("That meeting's agenda is closed")
     # an outcome before any meeting discussed it is refused
     await tg.send(amani, chat, "/cancel")
     await tg.send(amani, chat, "/case 2")
@@ -239,7 +220,7 @@ async def test_refusals_forged_data_and_other_users(tg, database, clock, amani, 
     await tg.send(amani, chat, "Agreed")
     assert tg.last_text(chat).startswith("No meeting has had this case on its agenda yet")
     await tg.press_data(amani, message, "cc:show:2:0:0")
-    assert _alert(tg) == "Write the outcome first."
+    assert last_alert(tg) == "Write the outcome first."
     clock.now = MEETING + timedelta(days=1)
     await tg.send(amani, chat, "/cancel")
     await tg.send(amani, chat, "/case 1")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.report_tables import ReportCase
+from storage.report_tables import ReportCase, ReportEvent
 from tests.report_helpers import (
     LANGUAGE_ORDER,
     group_code,
@@ -121,3 +121,35 @@ async def test_media_outside_a_flow_gets_a_hint(tg, reporter):
         await send_media(tg, reporter, chat, kind)
         assert "/report" in tg.last_text(chat)
         assert "I do not keep voice notes or photos" in tg.last_text(chat)
+
+
+async def _info_events(database) -> list[ReportEvent]:
+    async with database.session() as s:
+        return list((await s.exec(select(ReportEvent).where(ReportEvent.kind == "info"))).all())
+
+
+@pytest.mark.parametrize("how", ["Stop", "/cancel", "cancel", "Annuler", "ghairi", "cancelar",
+                                 "longola"])
+async def test_cancel_at_the_status_prompt(tg, database, reporter, registered_group, how):
+    """/status's "Send what you want to add" prompt stops like the others: its Stop button,
+    /cancel or the word "cancel" in any of the five languages; nothing typed is added."""
+    receipt = await make_report(tg, database, reporter, registered_group)
+    chat = reporter.id
+    await tg.send(reporter, chat, f"/status {receipt}")
+    await press_last(tg, reporter, chat, "Add information")
+    prompt = tg.last_bot_message(chat)
+    assert labels(tg, chat) == ["Done", "Stop"]
+    await tg.send(reporter, chat, "They came back at night.")
+    await send_media(tg, reporter, chat, "photo")
+    assert tg.last_text(chat).startswith("Received (2).")  # text and photos are still taken
+    done = tg.last_bot_message(chat)
+    if how == "Stop":
+        await tg.press(reporter, prompt, "Stop")
+    else:
+        await tg.send(reporter, chat, how)
+    assert tg.last_text(chat).startswith("Stopped.")
+    await tg.send(reporter, chat, "And again this morning.")  # no prompt waits any more
+    await tg.press(reporter, done, "Done")
+    assert await _info_events(database) == []
+    await tg.send(reporter, chat, f"/status {receipt}")
+    assert "you added information" not in tg.last_text(chat)

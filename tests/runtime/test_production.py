@@ -5,7 +5,6 @@ conversation state in Redis with a time limit."""
 from __future__ import annotations
 
 import asyncio
-import os
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +28,6 @@ from storage.models import OutboxMessage, OutboxStatus
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 SECRET = "webhook-secret-for-tests-42"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -473,35 +471,22 @@ async def test_confirming_updates_asks_for_the_next_offset():
 
 
 # -- conversation state in Redis ----------------------------------------------------------------
-@pytest.fixture
-async def redis_client():
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
-
-
-async def test_redis_keeps_conversations_with_a_time_limit(database, tmp_path, redis_client,
+async def test_redis_keeps_conversations_with_a_time_limit(database, tmp_path, redis, redis_url,
                                                           amani, fresh_report_keys):
     settings = Settings(_env_file=None, database_url=database.url, WGBOT_DATA_DIR=tmp_path,
-                        WGBOT_REDIS_URL=REDIS_URL, WGBOT_FSM_TTL_SECONDS=3600)
+                        WGBOT_REDIS_URL=redis_url, WGBOT_FSM_TTL_SECONDS=3600)
     app = await build_app(settings)
     try:
         local = LocalTelegram(app.dispatcher)
         local.private_chat(amani)
         await local.send(amani, amani.id, "/report")
-        keys = [k.decode() for k in await redis_client.keys("wgbot:*")]
+        keys = [k.decode() for k in await redis.keys("wgbot:*")]
         assert any(k.endswith(":state") for k in keys), keys
         assert not any(str(amani.id) in k for k in keys), keys  # ids are hashed
         for key in keys:
             if key == SECRET_KEY or key.startswith("wgbot:limits-key:"):
                 continue  # the conversation secret lives as long as Redis; the day's key 2 days
-            ttl = await redis_client.ttl(key)
+            ttl = await redis.ttl(key)
             assert 0 < ttl <= 3600, (key, ttl)
         # A second replica (another Dispatcher on the same Redis) continues the same flow.
         twin = await build_app(settings, migrate=False)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import inspect
 
 from bot.rate_limits import MemoryCounters, RedisCounters
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 async def test_memory_counters_forget_the_day_and_its_key():
@@ -26,30 +23,17 @@ async def test_memory_counters_forget_the_day_and_its_key():
     assert await counters.count("receipt", 7, NOW + timedelta(hours=1)) == 0
 
 
-async def test_redis_counters_hold_no_id_and_expire():
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception:  # noqa: BLE001
-        await client.aclose()
-        pytest.skip("no Redis at TEST_REDIS_URL")
-    await client.flushdb()
-    try:
-        counters = RedisCounters(client)
-        assert await counters.hit("report", 7340091234, NOW) == 1
-        assert await counters.hit("report", 7340091234, NOW) == 2
-        assert await RedisCounters(client).count("report", 7340091234, NOW) == 2  # replicas
-        keys = [k.decode() for k in await client.keys("*")]
-        values = [await client.get(k) for k in keys]
-        assert not any("7340091234" in k for k in keys), keys
-        assert not any(b"7340091234" in v for v in values if v)
-        for key in keys:
-            assert 0 < await client.ttl(key) <= 2 * 86400, key
-    finally:
-        await client.flushdb()
-        await client.aclose()
+async def test_redis_counters_hold_no_id_and_expire(redis):
+    counters = RedisCounters(redis)
+    assert await counters.hit("report", 7340091234, NOW) == 1
+    assert await counters.hit("report", 7340091234, NOW) == 2
+    assert await RedisCounters(redis).count("report", 7340091234, NOW) == 2  # replicas
+    keys = [k.decode() for k in await redis.keys("*")]
+    values = [await redis.get(k) for k in keys]
+    assert not any("7340091234" in k for k in keys), keys
+    assert not any(b"7340091234" in v for v in values if v)
+    for key in keys:
+        assert 0 < await redis.ttl(key) <= 2 * 86400, key
 
 
 async def test_the_counter_table_is_gone(database):

@@ -111,16 +111,9 @@ async def api():
 
 
 @pytest.fixture
-async def redis_db():
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
+def redis_url() -> str:
+    """The replicas' Redis, emptied by the `redis` fixture (tests/conftest.py)."""
+    return REDIS_URL
 
 
 async def queue_due_reminders(database: Database) -> int:
@@ -180,7 +173,7 @@ async def sent_rows(database: Database) -> int:
     return (await outbox_counts(database)).get(OutboxStatus.SENT.value, 0)
 
 
-async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis_db, tmp_path):
+async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis, tmp_path):
     queued = await queue_due_reminders(pg)
     replicas = [Replica(api.url, tmp_path, webhook=True, name=f"r{i}") for i in range(2)]
     for replica in replicas:
@@ -261,7 +254,7 @@ async def _workers(database: Database) -> set[str]:
             OutboxMessage.status == OutboxStatus.SENT.value).distinct())).all())
 
 
-async def test_crash_with_sigkill_loses_nothing(pg, api, redis_db, tmp_path):
+async def test_crash_with_sigkill_loses_nothing(pg, api, redis, tmp_path):
     queued = await queue_due_reminders(pg)
     first = Replica(api.url, tmp_path, webhook=False, name="before")
     await first.start()
@@ -290,7 +283,7 @@ async def _received_at_least(api: LocalBotAPIServer, count: int) -> bool:
     return len(api.api.sent("sendMessage")) >= count
 
 
-async def test_sigterm_finishes_in_flight_and_gives_back_the_rest(pg, api, redis_db, tmp_path):
+async def test_sigterm_finishes_in_flight_and_gives_back_the_rest(pg, api, redis, tmp_path):
     queued = await queue_due_reminders(pg)
     replica = Replica(api.url, tmp_path, webhook=False, name="graceful")
     await replica.start()
@@ -316,7 +309,7 @@ async def test_sigterm_finishes_in_flight_and_gives_back_the_rest(pg, api, redis
     assert max(received.values()) == 1
 
 
-async def test_second_poller_on_the_same_database_refuses_to_start(pg, api, redis_db, tmp_path):
+async def test_second_poller_on_the_same_database_refuses_to_start(pg, api, redis, tmp_path):
     first = Replica(api.url, tmp_path, webhook=False, name="first")
     await first.start()
     try:

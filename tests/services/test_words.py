@@ -11,6 +11,7 @@ import pytest
 from bot.config import LANGUAGES
 from bot.i18n import translate
 from bot.services import reminders, words
+from bot.services.actions import split_due
 from bot.services.dates import parse_when
 from bot.services.recurrence import looks_recurring, parse_recurrence
 from storage.models import Pillar
@@ -110,6 +111,21 @@ def test_date_examples_in_every_language_work_when_typed(locale):
             assert parse_when(example, locale, ZONE, NOW) > NOW, example
     if locale in {"sw", "ln"}:
         assert "tomorrow" not in translate(msgid, locale)
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_due_date_examples_in_every_language_work_when_typed(locale):
+    """Each /action example of the due-date error is read as typed: its first word is the due
+    date (today or later) and the rest is the action."""
+    text = translate("I could not read the due date. Examples: /action @amani 2026-12-15 Send "
+                     "the report, or /action @amani tomorrow Call the police chief.", locale)
+    examples = [part.split(", ")[0].split() for part in text.rstrip(".").split("/action ")[1:]]
+    assert len(examples) == 2 and all(words_[0] == "@amani" for words_ in examples), text
+    for words_ in examples:
+        due, rest = split_due(words_[1:], locale, ZONE, NOW)
+        assert due >= NOW.date() and rest == " ".join(words_[2:]), words_
+    if locale != "en":
+        assert "tomorrow" not in text
 
 
 @pytest.mark.parametrize("locale", LANGUAGES)
