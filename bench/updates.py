@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import gc
 import itertools
 import json
@@ -341,7 +342,7 @@ class Driver:
             _statements.reset(counting)
             _sql_texts.reset(showing)
         if texts:
-            self.stats.sql[kind] = texts
+            self.stats.sql[kind] = texts + [f"Bot API: {call.method}" for call, _a in replies]
         if self.stats.recording:
             self.stats.latencies[kind].append(elapsed)
             self.stats.statements[kind].append(statements[0])
@@ -784,7 +785,14 @@ async def run_backend(label: str, url: str, folder: Path, args, questions, logs:
     logged_before = logs.errors()
     api.seconds, api.bookkeeping, api.count = 0.0, 0.0, 0
     gc_pauses.recording = True
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     seconds, cpu = await run_users(bench_users, actions, args.updates)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{args.profile}.{label}")
+        print(f"  {label}: profile of the measured closed loop in {args.profile}.{label}")
     stats.recording = False
     open_runs = []
     for n, rate in enumerate(args.rates):
@@ -917,14 +925,19 @@ def print_results(results: list[Result]) -> None:
     kinds = sorted({k for r in results for k in r.stats.latencies if k != "echo"},
                    key=lambda k: (k.split(":")[0] not in WEIGHTS, k))
     print()
-    print("per update type: count, p50 / p99 ms, SQL statements per update")
+    print("per update type: count, p50 / p99 ms, SQL statements per update, "
+          "CPU ms median alone")
     for kind in kinds:
         cells = []
         for r in results:
             values = r.stats.latencies.get(kind, [])
             sql = statistics.fmean(r.stats.statements[kind]) if values else 0
+            alone = [c for c, k in zip(r.stats.cpu_alone, r.stats.cpu_kinds, strict=True)
+                     if k == kind]
+            cpu = f"{statistics.median(alone) * 1000:.1f}" if alone else "-"
             cells.append(f"{len(values)}, {percentile(values, 0.5) * 1000:.0f}/"
-                         f"{percentile(values, 0.99) * 1000:.0f}, {sql:.0f}" if values else "-")
+                         f"{percentile(values, 0.99) * 1000:.0f}, {sql:.0f}, {cpu}"
+                         if values else "-")
         row(f"  {kind}", cells)
     for r in results:
         if r.facts:
@@ -935,7 +948,7 @@ def print_results(results: list[Result]) -> None:
         for problem, n in sorted(r.stats.problems.items()):
             print(f"  FAILED CHECK {problem}: {n}")
         for kind, texts in sorted(r.stats.sql.items()):
-            print(f"\n{r.label}: the {len(texts)} SQL statements of one {kind} update")
+            print(f"\n{r.label}: the SQL statements and Bot API calls of one {kind} update")
             for statement in texts:
                 print(f"  {statement[:300]}")
 
@@ -1003,6 +1016,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="updates offered at each rate of the open loop")
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL statements of one measured update of each type")
+    parser.add_argument("--profile", metavar="FILE", default=None,
+                        help="profile the measured closed loop (cProfile) into FILE.BACKEND")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",") if r] if args.open else []
     asyncio.run(main_async(args))

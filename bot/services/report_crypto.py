@@ -190,6 +190,7 @@ def parse_receipt(text: str) -> str | None:
 
 _cache: dict[tuple[str | None, str], ReportCipher] = {}
 _default_dir: list[Path] = []
+_env_settings: list[ReportKeySettings] = []  # the environment, read by the first get_cipher
 
 
 def key_configured(data_dir: Path) -> bool:
@@ -210,8 +211,12 @@ def get_cipher(data_dir: Path | None = None) -> ReportCipher:
     """The cipher for the configured key (cached); raises ReportKeyError when unusable.
 
     `data_dir` is the bot's data folder (Settings.data_dir); without it, the last one given is
-    used (code without the settings at hand: outbox renderers), else WGBOT_DATA_DIR."""
-    settings = ReportKeySettings()
+    used (code without the settings at hand: outbox renderers), else WGBOT_DATA_DIR. The
+    environment is read once (each report update asks: reading it cost about 1 ms); after
+    `clear_cache` it is read again."""
+    if not _env_settings:
+        _env_settings.append(ReportKeySettings())
+    settings = _env_settings[0]
     if data_dir is not None:
         _default_dir[:] = [Path(data_dir)]
     if _default_dir:
@@ -226,3 +231,4 @@ def get_cipher(data_dir: Path | None = None) -> ReportCipher:
 def clear_cache() -> None:
     _cache.clear()
     _default_dir.clear()
+    _env_settings.clear()
