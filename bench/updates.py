@@ -932,7 +932,8 @@ def print_results(results: list[Result]) -> None:
         for r in results:
             values = r.stats.latencies.get(kind, [])
             sql = statistics.fmean(r.stats.statements[kind]) if values else 0
-            alone = [c for c, k in zip(r.stats.cpu_alone, r.stats.cpu_kinds, strict=True)
+            alone = [c for run in r.open_runs
+                     for c, k in zip(run.stats.cpu_alone, run.stats.cpu_kinds, strict=True)
                      if k == kind]
             cpu = f"{statistics.median(alone) * 1000:.1f}" if alone else "-"
             cells.append(f"{len(values)}, {percentile(values, 0.5) * 1000:.0f}/"

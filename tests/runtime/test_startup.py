@@ -144,6 +144,9 @@ async def test_the_first_poll_starts_preparing_the_search_index(settings, monkey
     finally:
         await local.bot.session.close()
     assert len(list(cache.glob("practice-index-*.pickle"))) == 1
+    from bot.practices import answers
+
+    monkeypatch.setattr(answers, "_indexes", {})  # as in a bot process: nothing loaded yet
     assert not index_is_built(settings.catalogue_dirs, cache)
 
     from bot.practices.search import PracticeIndex
