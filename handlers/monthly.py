@@ -36,6 +36,7 @@ from bot.services.monthly_render import (
     monthly_pdf,
     monthly_tables,
 )
+from bot.services.people import ORGANISATION_MAX
 from bot.services.reminders import person_locale
 from bot.services.reports import secretariat_groups
 from handlers.calendar import now_of
@@ -237,8 +238,9 @@ async def engagement_command(message: Message, command: CommandObject, session: 
             await message.answer(error_text("engagement_refused", locale))
             return
     if not people or not groups:
-        await message.answer(error_text("unknown_organisation", locale,
-                                        name=escape(organisation)))
+        shown = organisation if len(organisation) <= ORGANISATION_MAX else (
+            organisation[:ORGANISATION_MAX] + "…")  # no organisation in /profile is longer
+        await message.answer(error_text("unknown_organisation", locale, name=escape(shown)))
         return
     report = await monthly.build_engagement(session, name, year, groups, people, now)
     caption = translate("Engagement of {organisation} in {count} working group(s), {year}.",

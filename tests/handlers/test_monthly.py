@@ -145,6 +145,9 @@ async def test_engagement(tg, database, clock, amani, carlos, dina, built):
     assert "Usage: /engagement ORGANISATION" in tg.last_text(tg.private_chat(amani))
     await tg.send(amani, tg.private_chat(amani), "/engagement Nobody Ltd")
     assert "No member of a working group gives" in tg.last_text(tg.private_chat(amani))
+    await tg.send(amani, tg.private_chat(amani), "/engagement " + "(x" * 2000)
+    answer = tg.last_text(tg.private_chat(amani))  # an error handler's apology would fail here
+    assert "No member of a working group gives" in answer and len(answer) < 400
     await tg.send(amani, tg.private_chat(amani), "/engagement PNC 2031")
     assert "The year must be between 2000" in tg.last_text(tg.private_chat(amani))
     await tg.send(dina, GROUP, "/engagement Banro Mining")
