@@ -68,8 +68,8 @@ def test_the_second_development_set_is_large_fresh_and_multilingual(index: Pract
 def test_development_sets(dev: EvalReport) -> None:
     assert dev.top1_accuracy >= 0.84
     assert dev.top3_accuracy >= 0.95
-    assert _declined(dev) <= 0.05
-    assert _oos_declined(dev) >= 0.90
+    assert _declined(dev) <= 0.04
+    assert _oos_declined(dev) >= 0.93
     for lang, tally in dev.languages.items():
         assert tally.share(tally.top3) >= 0.86, lang
         # better than plain BM25 over the same entries
@@ -108,17 +108,36 @@ def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> 
     assert declined / len(joined) >= 0.85
 
 
+def test_questions_that_go_on_about_other_things_are_still_answered(
+        index: PracticeIndex) -> None:
+    # each in-scope question followed by an out-of-scope one of its language: a long question
+    # telling its story around what it asks (on the development sets: 92% answered, 92% with
+    # the expected entry in the first three)
+    cases = [case for path in DEV_FILES for case in load_eval_cases(path)]
+    answered = found = total = 0
+    for lang in LANGUAGES:
+        inside = [c for c in cases if c.lang == lang and c.in_scope]
+        outside = [c for c in cases if c.lang == lang and not c.in_scope]
+        for i, case in enumerate(inside):
+            results = index.search(f"{case.q}. {outside[i % len(outside)].q}", lang, limit=3)
+            total += 1
+            answered += confident(results)
+            found += any(result.id in case.expect for result in results)
+    assert answered / total >= 0.92
+    assert found / total >= 0.92
+
+
 def test_held_out_set(held_out: EvalReport) -> None:
     assert held_out.top1_accuracy >= 0.48
     assert held_out.top3_accuracy >= 0.72
-    assert _declined(held_out) <= 0.25
-    assert _oos_declined(held_out) >= 0.72
+    assert _declined(held_out) <= 0.23
+    assert _oos_declined(held_out) >= 0.75
     assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "held-out set: top-1 48.5%, top-3 72.2% (English 35.0 / 65.0%), 24.2% of in-scope "
-    "questions declined; out of scope 72.2% declined"))
+    "held-out set: top-1 48.5%, top-3 72.2% (English 35.0 / 65.0%), 22.2% of in-scope "
+    "questions declined; out of scope 75.0% declined"))
 def test_held_out_targets(held_out: EvalReport) -> None:
     for lang, tally in held_out.languages.items():
         assert tally.share(tally.top1) >= 0.85, lang
