@@ -141,7 +141,7 @@ DECISION_BIAS = -5.7112
 MIN_CONFIDENCE = 0.34
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis is kept
-INDEX_FORMAT = 4  # bump when the pickled index changes shape
+INDEX_FORMAT = 5  # bump when the pickled index changes shape
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
@@ -337,6 +337,17 @@ class _Bm25:
             return None
         return self.model.get_scores_from_ids([self.model.vocab_dict[term]])
 
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The documents holding the term and its BM25 score in each (sparse)."""
+        if self.model is None:
+            return None
+        term_id = self.model.vocab_dict.get(term)
+        indptr = self.model.scores["indptr"]
+        if term_id is None or term_id + 1 >= len(indptr):
+            return None
+        start, end = indptr[term_id], indptr[term_id + 1]
+        return self.model.scores["indices"][start:end], self.model.scores["data"][start:end]
+
     def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
         total = np.zeros(self.size, dtype=np.float32)
         for term, weight in weighted_terms.items():
@@ -392,10 +403,12 @@ class _LanguageIndex:
     unknown_idf: float
     surface_words: list[str] = field(default_factory=list)
     # short fields, each its own small document (see `FIELD_DOCS`), the entry of each and its
-    # number of distinct stems
+    # number of distinct stems; the entries that have fields, and where each one's begin
     fields: _Bm25 | None = None
     field_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     field_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    field_entries: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    field_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _fuzzy: dict[str, tuple[str, float] | None] = field(default_factory=dict)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -430,23 +443,37 @@ class _LanguageIndex:
         covered = np.zeros(size, dtype=np.float32)
         if self.fields is None or self.fields.model is None:
             return best, covered
-        found = {}
-        for term in query.terms():
-            scores = self.fields.term_scores(term)
-            if scores is not None:
-                found[term] = scores
-        if not found:
+        # sparse: only the fields that hold a word of the question are scored
+        docs: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for term, weight in query.weights.items():
+            parts = []
+            for other in (term, *query.synonyms.get(term, ())):
+                hit = self.fields.postings(other)
+                if hit is not None:
+                    parts.append((hit[0], (1.0 if other == term else SYNONYM_WEIGHT) * hit[1]))
+            if not parts:
+                continue
+            if len(parts) == 1:
+                ids, scores = parts[0]
+            else:  # a word counts once per field: its own score or its best synonym's
+                ids = np.concatenate([p[0] for p in parts])
+                scores = np.concatenate([p[1] for p in parts])
+                order = np.lexsort((-scores, ids))
+                ids, first = np.unique(ids[order], return_index=True)
+                scores = scores[order][first]
+            docs.append(ids)
+            values.append(weight * scores)
+        if not docs:
             return best, covered
-        held = np.zeros(self.fields.size, dtype=np.float32)
-        for term in query.weights:
-            present = [found[alt] > 0 for alt in (term, *query.synonyms.get(term, ()))
-                       if alt in found]
-            if present:
-                held += np.any(present, axis=0)
-        cover = np.minimum(held / self.field_sizes, 1.0)
-        np.maximum.at(best, self.field_rows, query.combine(found, self.fields.size)
-                      * cover ** FIELD_COVER)
-        np.maximum.at(covered, self.field_rows, cover)
+        ids = np.concatenate(docs)
+        total = self.fields.size
+        score = np.bincount(ids, weights=np.concatenate(values), minlength=total)
+        cover = np.minimum(np.bincount(ids, minlength=total) / self.field_sizes, 1.0)
+        # the best field of each entry: its fields are consecutive, from `field_starts` on
+        best[self.field_entries] = np.maximum.reduceat(score * cover ** FIELD_COVER,
+                                                       self.field_starts)
+        covered[self.field_entries] = np.maximum.reduceat(cover, self.field_starts)
         return best, covered
 
     def group_scores(self, query: _Query) -> np.ndarray:
@@ -625,6 +652,7 @@ class PracticeIndex:
         index.fields = _Bm25(field_docs)
         index.field_rows = np.array(field_rows, dtype=np.int64)
         index.field_sizes = np.array([max(len(set(d)), 1) for d in field_docs], dtype=np.float32)
+        index.field_entries, index.field_starts = np.unique(index.field_rows, return_index=True)
         return index
 
     def analyze(self, query: str, lang: str) -> list[str]:
