@@ -238,8 +238,8 @@ class PracticeHit:
 class SearchResult:
     """A matching entry, its title in the user's language (or English) and its best groups.
 
-    `confidence` is the share of the question's informative words found in the entry (see
-    `confident`); it is the same for every result of a question (that of the best one).
+    `confidence` is how likely the best entry answers the question (the decision model's
+    probability, see `confident`); it is the same for every result of a question.
     """
 
     id: str
