@@ -348,3 +348,11 @@ def test_a_synonym_counts_once_and_below_the_word_itself(index: PracticeIndex) -
     direct = [next(r.score for r in index.search(f"{word} at the mine", "en", limit=50)
                    if r.id == through.id) for word in ("soldiers", "army", "military")]
     assert 0 < through.score < max(direct)
+
+
+def test_an_entry_named_by_its_own_keywords_comes_before_longer_ones(index: PracticeIndex) -> None:
+    # 3.1.a mentions human rights due diligence in its longer text; the fact sheet is about it,
+    # and its keywords say so: its best short field outweighs the other's length
+    question = "what should we do about human rights due diligence near our mine"
+    assert _top(index, question, "en") == ["hrdd"]
+    assert confident(index.search(question, "en"))
