@@ -2,21 +2,21 @@
 
 One BM25 index per language is built over the catalogue's texts in that language (titles,
 summaries, practice headings, notes and points, case studies, example questions, keywords),
-plus one over the practice groups, to pick the groups that best match within an entry. An entry's
-short fields (its title, each example question, each practice heading, its keywords) are also
-indexed each as a small document of their own: an entry scores, besides its whole text, its
-best short field, weighted by the share of that field's words the question holds. A question
-that reads like one of an entry's example questions, or names its keywords, finds it however
-long its other entries are. A query
-is analysed with each language's analyzer: accent folding, lower case, stop words, Snowball
-stemming for English, French and Spanish (Swahili and Lingala are only normalised). Only a word that
-no dictionary knows (the catalogue's words in every language, the general vocabularies of
-`bot.practices.lexicon`, stop words) is taken for a typo and mapped onto the closest word of
-each language's catalogue vocabulary (restricted Damerau-Levenshtein, a small distance for its
-length), at a lower weight; a real word the catalogue lacks ("policeman") may still match a
-catalogue stem it begins with ("polic"). The user's language scores in full; the best other
-language adds a fraction of its score, so a question asked in another language, or in mixed
-languages, still finds its answer.
+plus one over the practice groups, to pick the groups that best match within an entry. An
+entry's short fields (its title, each example question, each practice heading, its keywords)
+are also indexed each as a small document of their own: an entry scores, besides its whole
+text, its best short field, weighted by the share of that field's words the question holds. A
+question that reads like one of an entry's example questions, or names its keywords, finds it
+however long the other entries are. A query is analysed with each language's analyzer: accent
+folding, lower case, stop words, Snowball stemming for English, French and Spanish (Swahili and
+Lingala by the prefix stemmer of `bot.practices.bantu`). Only a word that no dictionary knows
+(the catalogue's words in every language, the general vocabularies of `bot.practices.lexicon`,
+stop words) is taken for a typo and mapped onto the closest word of each language's catalogue
+vocabulary (restricted Damerau-Levenshtein, a small distance for its length), at a lower
+weight; a real word the catalogue lacks ("policeman") may still match a catalogue stem it
+begins with ("polic"). The user's language scores in full; the best other language adds a
+fraction of its score, so a question asked in another language, or in mixed languages, still
+finds its answer.
 
 Whether a question is answered at all is decided by one function, `confident`, from a
 logistic model of four features of the best entry: in the language that explains the question
@@ -130,14 +130,15 @@ MIN_PREFIX = 5  # letters of such a stem
 MIN_FUZZY_LENGTH = 4
 # Whether a question is answered: a logistic model over `PracticeIndex._features` (share of the
 # question's words held, top score per unit of idf, log of the idf held, best field covered),
-# fitted on the development sets (tests/data/practice_dev.jsonl, practice_dev2.jsonl: in-scope
-# questions against out-of-scope ones in every language, classes weighted equally); a question
-# is answered from this probability on (`confident`): on the same sets, the threshold with the
-# largest difference between out-of-scope and in-scope questions declined. Checked, not fitted,
-# on practice_dev3.jsonl, on pairs of out-of-scope questions run together (still declined) and
-# on in-scope questions with an out-of-scope one run into them (still answered).
-DECISION = np.array([1.2583, 2.5023, 1.7089, 1.9552])
-DECISION_BIAS = -5.7112
+# fitted by `bot.practices.evaluation.fit_decision` on the development sets
+# (tests/data/practice_dev.jsonl, practice_dev2.jsonl: in-scope questions against out-of-scope
+# ones in every language, classes weighted equally); a question is answered from this
+# probability on (`confident`): the lowest threshold that declines 90% of those sets'
+# out-of-scope questions. Checked, not fitted, on practice_dev3.jsonl, on pairs of
+# out-of-scope questions run together (still declined) and on in-scope questions with an
+# out-of-scope one run into them (still answered).
+DECISION = np.array([1.2237, 2.4417, 1.7201, 2.101])
+DECISION_BIAS = -5.7029
 MIN_CONFIDENCE = 0.34
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis is kept
@@ -673,6 +674,28 @@ class PracticeIndex:
         """
         lang = self._language(lang)
         queries = self._queries(query, lang)
+        order, scores, features = self._rank(query, lang, limit)
+        group_by_lang = {code: self._languages[code].group_scores(queries[code])
+                         for code in LANGUAGES}
+        group_scores = self._mix(group_by_lang, lang)
+        results = []
+        confidence = self._confidence(features) if features is not None else 0.0
+        for row in order[:max(limit, 0)]:
+            if scores[row] <= min_score:
+                break
+            results.append(self._result(self._entries[row], float(scores[row]), lang,
+                                        group_scores, max_practices, confidence))
+        return results
+
+    def decision_features(self, query: str, lang: str = BASE_LANGUAGE) -> np.ndarray | None:
+        """What the answer/decline decision looks at for this question (see `_features`), for
+        fitting `DECISION` (`bot.practices.evaluation.fit_decision`); None without entries."""
+        return self._rank(query, self._language(lang), 2)[2]
+
+    def _rank(self, query: str, lang: str,
+              limit: int) -> tuple[list[int], np.ndarray, np.ndarray | None]:
+        """The best entries' rows, every entry's score, and the decision's features."""
+        queries = self._queries(query, lang)
         per_term = {code: self._languages[code].entry_terms(q.terms())
                     for code, q in queries.items()}
         by_lang: dict[str, np.ndarray] = {}
@@ -680,21 +703,11 @@ class PracticeIndex:
         for code in LANGUAGES:
             by_lang[code], covered[code] = self._language_scores(queries[code], per_term[code],
                                                                  code)
-        scores = self._mix(by_lang, lang)
-        scores = np.where(self._answering, scores, -1.0)
+        scores = np.where(self._answering, self._mix(by_lang, lang), -1.0)
         order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 2)]]
-        group_by_lang = {code: self._languages[code].group_scores(queries[code])
-                         for code in LANGUAGES}
-        group_scores = self._mix(group_by_lang, lang)
-        results = []
-        confidence = (self._confidence(self._features(order, scores, queries, per_term,
-                                                      covered, lang)) if order else 0.0)
-        for row in order[:max(limit, 0)]:
-            if scores[row] <= min_score:
-                break
-            results.append(self._result(self._entries[row], float(scores[row]), lang,
-                                        group_scores, max_practices, confidence))
-        return results
+        features = (self._features(order, scores, queries, per_term, covered, lang)
+                    if order else None)
+        return order, scores, features
 
     def answer(self, query: str, lang: str = BASE_LANGUAGE, *, limit: int = 5,
                max_practices: int = 3) -> list[SearchResult]:

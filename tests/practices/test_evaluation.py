@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.practices import search
 from bot.practices.catalogue import LANGUAGES, default_catalogue
-from bot.practices.evaluation import EvalReport, evaluate, load_eval_cases
+from bot.practices.evaluation import EvalReport, evaluate, fit_decision, load_eval_cases
 from bot.practices.search import PracticeIndex, confident
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -69,11 +70,24 @@ def test_development_sets(dev: EvalReport) -> None:
     assert dev.top1_accuracy >= 0.84
     assert dev.top3_accuracy >= 0.95
     assert _declined(dev) <= 0.04
-    assert _oos_declined(dev) >= 0.93
+    assert _oos_declined(dev) >= 0.92
     for lang, tally in dev.languages.items():
         assert tally.share(tally.top3) >= 0.86, lang
         # better than plain BM25 over the same entries
         assert tally.top1 >= tally.baseline_top1, lang
+
+
+def test_the_decision_is_the_one_fitted_on_the_development_sets(index: PracticeIndex) -> None:
+    fitted = fit_decision(index, [case for path in DEV_FILES for case in load_eval_cases(path)])
+    assert fitted.weights == pytest.approx(tuple(search.DECISION), abs=1e-3)
+    assert fitted.bias == pytest.approx(search.DECISION_BIAS, abs=1e-3)
+    assert fitted.threshold == search.MIN_CONFIDENCE
+    assert fitted.out_of_scope_declined >= 0.9
+
+
+def test_fitting_the_decision_needs_both_kinds_of_questions(index: PracticeIndex) -> None:
+    with pytest.raises(ValueError, match="in and out of scope"):
+        fit_decision(index, load_eval_cases(DATA / "practice_dev3.jsonl")[:3])
 
 
 def test_the_check_set_is_fresh_and_multilingual(index: PracticeIndex) -> None:
@@ -91,8 +105,8 @@ def test_the_check_set_is_fresh_and_multilingual(index: PracticeIndex) -> None:
 def test_check_set(check: EvalReport) -> None:
     assert check.top1_accuracy >= 0.74
     assert check.top3_accuracy >= 0.96
-    assert _declined(check) <= 0.04
-    assert _oos_declined(check) >= 0.93
+    assert _declined(check) <= 0.02
+    assert _oos_declined(check) >= 0.86
     assert check.in_scope.top1 > check.in_scope.baseline_top1
 
 
@@ -130,14 +144,14 @@ def test_questions_that_go_on_about_other_things_are_still_answered(
 def test_held_out_set(held_out: EvalReport) -> None:
     assert held_out.top1_accuracy >= 0.48
     assert held_out.top3_accuracy >= 0.72
-    assert _declined(held_out) <= 0.23
-    assert _oos_declined(held_out) >= 0.75
+    assert _declined(held_out) <= 0.21
+    assert _oos_declined(held_out) >= 0.72
     assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "held-out set: top-1 48.5%, top-3 72.2% (English 35.0 / 65.0%), 22.2% of in-scope "
-    "questions declined; out of scope 75.0% declined"))
+    "held-out set: top-1 48.5%, top-3 72.2% (English 35.0 / 65.0%), 20.7% of in-scope "
+    "questions declined; out of scope 72.2% declined"))
 def test_held_out_targets(held_out: EvalReport) -> None:
     for lang, tally in held_out.languages.items():
         assert tally.share(tally.top1) >= 0.85, lang

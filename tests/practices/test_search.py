@@ -191,7 +191,7 @@ def test_challenges_without_practices_answer_no_question(index: PracticeIndex) -
     ("how do we buy kidnap and ransom insurance for our expatriate staff", "en"),
     pytest.param("how do we buy kidnap and ransom insurance for our staff?", "en",
                  marks=pytest.mark.xfail(strict=True, reason=(
-                     "answered with 3.3.a, confidence 0.40 >= 0.34: 'insurance' and 'staff' "
+                     "answered with 3.3.a, confidence 0.41 >= 0.34: 'insurance' and 'staff' "
                      "are in 3.3.a (guards' employment conditions)"))),
     ("which environmental permit do we need for the new tailings dam", "en"),
     pytest.param("I am looking for a job as a driver, how do I apply", "en",
