@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
 from bot.practices.catalogue import BASE_LANGUAGE, LANGUAGES, Catalogue, Entry, normalize_language
 from bot.practices.search import PracticeIndex, confident
@@ -195,3 +196,53 @@ def evaluate(index: PracticeIndex, cases: Sequence[EvalCase],
             report.misses.append(EvalMiss(case, got, rank, declined))
     report.languages = {lang: t for lang, t in report.languages.items() if t.total}
     return report
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A fitted answer/decline decision: `search.DECISION`, `DECISION_BIAS`, `MIN_CONFIDENCE`."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    in_scope_declined: float
+    out_of_scope_declined: float
+
+
+def fit_decision(index: PracticeIndex, cases: Sequence[EvalCase], out_of_scope: float = 0.9,
+                 l2: float = 0.01) -> Decision:
+    """Fit the decision on questions in and out of scope (both classes weighing the same):
+    a logistic regression over `PracticeIndex.decision_features` (Newton's method, a small L2
+    penalty), and the lowest threshold, on a grid of hundredths, that declines at least the
+    share `out_of_scope` of the out-of-scope questions (the issue's target is 0.8: the margin is
+    for questions unlike those fitted on), so that as few in-scope questions as possible are."""
+    rows = [(index.decision_features(case.q, case.lang), case.in_scope) for case in cases]
+    rows = [(features, inside) for features, inside in rows if features is not None]
+    if not rows or all(inside for _, inside in rows) or not any(inside for _, inside in rows):
+        raise ValueError("fitting the decision needs questions in and out of scope")
+    x = np.array([features for features, _ in rows], dtype=float)
+    y = np.array([inside for _, inside in rows], dtype=float)
+    design = np.hstack([x, np.ones((len(x), 1))])
+    sample = np.where(y == 1, 0.5 / y.sum(), 0.5 / (1 - y).sum())
+    penalty = l2 * np.eye(design.shape[1])
+    penalty[-1, -1] = 0.0  # the bias is not penalised
+    w = np.zeros(design.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-design @ w))
+        gradient = design.T @ ((p - y) * sample) + penalty @ w
+        hessian = (design * (sample * p * (1 - p))[:, None]).T @ design + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    probability = 1.0 / (1.0 + np.exp(-design @ w))
+    inside = y == 1
+    best: tuple[float, float, float] | None = None
+    for threshold in np.round(np.arange(0.05, 0.96, 0.01), 2):
+        declined = probability < threshold
+        best = (float(threshold), float(declined[inside].mean()),
+                float(declined[~inside].mean()))
+        if best[2] >= out_of_scope:
+            break
+    assert best is not None
+    return Decision(tuple(round(float(v), 4) for v in w[:-1]), round(float(w[-1]), 4), *best)

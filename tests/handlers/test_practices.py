@@ -147,7 +147,7 @@ async def test_no_match_suggests_browsing(tg, amani):
 
 async def test_questions_outside_the_catalogue_are_declined(tg, amani):
     chat = tg.private_chat(amani)
-    await tg.send(amani, chat, "/ask how do we buy kidnap and ransom insurance for our staff?")
+    await tg.send(amani, chat, "/ask which environmental permit do we need for the tailings dam?")
     assert tg.last_text(chat).startswith("Nothing in the good-practice catalogue answers")
 
 

@@ -60,7 +60,7 @@ def test_search_readable_list(capsys: pytest.CaptureFixture[str]) -> None:
                         "training", "--limit", "2")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("1. [2.8.b] ")
+    assert lines[0].startswith("1. [2.5.a] ")
     assert any(line.startswith("     - ") for line in lines)
     assert any(line.startswith("2. [") for line in lines)
 
@@ -76,7 +76,7 @@ def test_search_never_answers_with_challenges_without_practices(
     "what",
     pytest.param("how do we buy kidnap insurance for our staff", marks=pytest.mark.xfail(
         strict=True, reason="complete catalogue: answered with 3.3.a (guards' employment "
-        "conditions, which mention insurance), confidence 0.58 >= 0.35")),
+        "conditions, which mention insurance), confidence 0.52 >= 0.34")),
     "recette du poulet à la moambe"])
 def test_search_without_match(capsys: pytest.CaptureFixture[str], question: str) -> None:
     assert _run(capsys, "practices", "search", question, "--json")[:2] == (0, "[]\n")
@@ -95,7 +95,7 @@ def test_search_uses_operator_directories(capsys: pytest.CaptureFixture[str],
 def test_eval_prints_accuracy_and_misses(capsys: pytest.CaptureFixture[str],
                                          tmp_path: Path) -> None:
     file = tmp_path / "questions.jsonl"
-    lines = [{"q": "soldiers have no human rights training", "expect": ["2.8.b"]},
+    lines = [{"q": "soldiers have no human rights training", "expect": ["2.5.a"]},
              {"q": "les policiers ne sont pas payés", "lang": "fr", "expect": ["2.8.c"]},
              {"q": "soldiers have no human rights training", "expect": ["1.2.d"]}]
     file.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
@@ -113,7 +113,7 @@ def test_eval_prints_accuracy_and_misses(capsys: pytest.CaptureFixture[str],
     assert ("questions.jsonl:3 [en] 'soldiers have no human rights training': expected 1.2.d"
             in out)
     assert "not in top 3" in out
-    assert "out of scope, yet answered 2.8.b" in out
+    assert "out of scope, yet answered 2.5.a" in out
 
 
 def test_eval_default_language_and_json(capsys: pytest.CaptureFixture[str],

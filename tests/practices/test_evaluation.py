@@ -5,16 +5,19 @@ on the held-out set, are an expected failure with the measured figures."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
+from bot.practices import search
 from bot.practices.catalogue import LANGUAGES, default_catalogue
-from bot.practices.evaluation import EvalReport, evaluate, load_eval_cases
-from bot.practices.search import PracticeIndex
+from bot.practices.evaluation import EvalReport, evaluate, fit_decision, load_eval_cases
+from bot.practices.search import PracticeIndex, confident
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEV_FILES = (DATA / "practice_dev.jsonl", DATA / "practice_dev2.jsonl")
+CHECK_FILE = DATA / "practice_dev3.jsonl"  # written fresh, never tuned on
 HELD_OUT_FILES = tuple(sorted((DATA / "practice_eval").glob("*.jsonl")))
 
 
@@ -30,6 +33,11 @@ def _report(index: PracticeIndex, files: tuple[Path, ...]) -> EvalReport:
 @pytest.fixture(scope="module")
 def dev(index: PracticeIndex) -> EvalReport:
     return _report(index, DEV_FILES)
+
+
+@pytest.fixture(scope="module")
+def check(index: PracticeIndex) -> EvalReport:
+    return _report(index, (CHECK_FILE,))
 
 
 @pytest.fixture(scope="module")
@@ -59,26 +67,90 @@ def test_the_second_development_set_is_large_fresh_and_multilingual(index: Pract
 
 
 def test_development_sets(dev: EvalReport) -> None:
-    assert dev.top1_accuracy >= 0.80
-    assert dev.top3_accuracy >= 0.93
-    assert _declined(dev) <= 0.07
-    assert _oos_declined(dev) >= 0.86
+    assert dev.top1_accuracy >= 0.84
+    assert dev.top3_accuracy >= 0.95
+    assert _declined(dev) <= 0.04
+    assert _oos_declined(dev) >= 0.92
     for lang, tally in dev.languages.items():
-        assert tally.share(tally.top3) >= 0.87, lang
+        assert tally.share(tally.top3) >= 0.86, lang
         # better than plain BM25 over the same entries
         assert tally.top1 >= tally.baseline_top1, lang
 
 
+def test_the_decision_is_the_one_fitted_on_the_development_sets(index: PracticeIndex) -> None:
+    fitted = fit_decision(index, [case for path in DEV_FILES for case in load_eval_cases(path)])
+    assert fitted.weights == pytest.approx(tuple(search.DECISION), abs=1e-3)
+    assert fitted.bias == pytest.approx(search.DECISION_BIAS, abs=1e-3)
+    assert fitted.threshold == search.MIN_CONFIDENCE
+    assert fitted.out_of_scope_declined >= 0.9
+
+
+def test_fitting_the_decision_needs_both_kinds_of_questions(index: PracticeIndex) -> None:
+    with pytest.raises(ValueError, match="in and out of scope"):
+        fit_decision(index, load_eval_cases(DATA / "practice_dev3.jsonl")[:3])
+
+
+def test_the_check_set_is_fresh_and_multilingual(index: PracticeIndex) -> None:
+    cases = load_eval_cases(CHECK_FILE)
+    assert len(cases) >= 60
+    for lang in LANGUAGES:
+        assert sum(case.lang == lang for case in cases) >= 12, lang
+        assert 2 <= sum(case.lang == lang and not case.in_scope for case in cases) <= 3, lang
+    answering = {entry.id for entry in index.catalogue if entry.has_practices}
+    assert all(set(case.expect) <= answering for case in cases)
+    others = {case.q for path in (*DEV_FILES, *HELD_OUT_FILES) for case in load_eval_cases(path)}
+    assert not {case.q for case in cases} & others
+
+
+def test_check_set(check: EvalReport) -> None:
+    assert check.top1_accuracy >= 0.74
+    assert check.top3_accuracy >= 0.96
+    assert _declined(check) <= 0.02
+    assert _oos_declined(check) >= 0.86
+    assert check.in_scope.top1 > check.in_scope.baseline_top1
+
+
+def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> None:
+    # two out-of-scope questions of one language run together: longer, more words the
+    # catalogue happens to hold, still nothing it answers
+    cases = [case for path in (*DEV_FILES, CHECK_FILE) for case in load_eval_cases(path)
+             if not case.in_scope]
+    joined = [(f"{a.q}. {b.q}", lang) for lang in LANGUAGES
+              for a, b in itertools.combinations([c for c in cases if c.lang == lang], 2)][::5]
+    assert len(joined) >= 50
+    declined = sum(not confident(index.search(q, lang)) for q, lang in joined)
+    assert declined / len(joined) >= 0.85
+
+
+def test_questions_that_go_on_about_other_things_are_still_answered(
+        index: PracticeIndex) -> None:
+    # each in-scope question followed by an out-of-scope one of its language: a long question
+    # telling its story around what it asks (on the development sets: 92% answered, 92% with
+    # the expected entry in the first three)
+    cases = [case for path in DEV_FILES for case in load_eval_cases(path)]
+    answered = found = total = 0
+    for lang in LANGUAGES:
+        inside = [c for c in cases if c.lang == lang and c.in_scope]
+        outside = [c for c in cases if c.lang == lang and not c.in_scope]
+        for i, case in enumerate(inside):
+            results = index.search(f"{case.q}. {outside[i % len(outside)].q}", lang, limit=3)
+            total += 1
+            answered += confident(results)
+            found += any(result.id in case.expect for result in results)
+    assert answered / total >= 0.92
+    assert found / total >= 0.92
+
+
 def test_held_out_set(held_out: EvalReport) -> None:
-    assert held_out.top1_accuracy >= 0.50
+    assert held_out.top1_accuracy >= 0.48
     assert held_out.top3_accuracy >= 0.72
-    assert _declined(held_out) <= 0.50
+    assert _declined(held_out) <= 0.21
     assert _oos_declined(held_out) >= 0.72
     assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "held-out set: top-1 51.0%, top-3 72.7% (English 35.0 / 65.0%), 49.0% of in-scope "
+    "held-out set: top-1 48.5%, top-3 72.2% (English 35.0 / 65.0%), 20.7% of in-scope "
     "questions declined; out of scope 72.2% declined"))
 def test_held_out_targets(held_out: EvalReport) -> None:
     for lang, tally in held_out.languages.items():
