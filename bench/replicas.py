@@ -10,7 +10,7 @@ Run from the repository (PostgreSQL and Redis servers running):
 The schema `public` of the database is DROPPED and rebuilt, and the Redis database is flushed:
 give both to this script alone. The working groups, members and meeting cards are made as in
 `bench/updates.py` (its `set_up`, through the real Dispatcher in this process). Then, for each
-number of replicas N (1, then 2), these processes run side by side:
+number of replicas N (1 and 2), these processes run side by side:
 
 - N replicas, `wgbot run --webhook`, on the one database, sharing Redis (conversation state,
   per-user isolation, the sending limiter), as in tests/runtime/test_replicas.py;
@@ -28,8 +28,11 @@ latency counts from its scheduled arrival to the webhook's answer (a replica ans
 update is handled, its replies sent). The rate is stepped up (start rate, times the factor)
 until a step fails: p99 over the bound (500 ms) or the rate achieved (updates answered 200 per
 second, from the first arrival to the last answer) under 95% of the arrivals' rate; then
-`--refine` bisections between the last rate served and the first failed. The saturation rate
-is the highest rate served. Each series starts with a warm-up at 10/s, not counted.
+`--refine` bisections between the highest rate served and the lowest failed (a first step
+that fails steps down instead). The saturation rate is the highest rate served. The replicas
+are started once (two: the first alone serves the one-replica steps, the second idles then)
+and the series take turns, one step each, so that whatever else runs on the machine weighs
+on both alike; a warm-up at 10/s over all of them comes first and is not counted.
 
 Printed per step: offered and achieved rates, p50/p99, failed requests, Bot API calls per
 update, and the CPU time of each process in milliseconds per update answered: the replicas,
@@ -462,55 +465,83 @@ class Orchestrator:
         print_step(step, flush=True)
         return step
 
-    async def series(self, replicas: int, folder: Path, report_key: str) -> Series:
+    async def run(self, counts: list[int], folder: Path, report_key: str) -> list[Series]:
+        """Starts the most replicas asked for once; the series take turns, a step each, so
+        that a change in what else runs on the machine falls on all of them alike."""
         from redis.asyncio import Redis
 
         client = Redis.from_url(self.args.redis)
         await client.flushdb()
         await client.aclose()
-        bots = [Replica(f"replica{replicas}-{i}", self.api.url, self.args.database,
-                        self.args.redis, folder, report_key) for i in range(replicas)]
-        series = Series(replicas)
+        bots = [Replica(f"replica-{i + 1}", self.api.url, self.args.database, self.args.redis,
+                        folder, report_key) for i in range(max(counts))]
+        searches = {n: Search(self.args) for n in counts}
+        all_series = {n: Series(n) for n in counts}
         for bot in bots:
             await bot.start()
         try:
             await asyncio.gather(*(bot.ready() for bot in bots))
             for i, bot in enumerate(bots):
                 self.accounting.roles[f"replica {i + 1}"] = bot.process.pid
-            hooks = [bot.hook for bot in bots]
-            print(f"\n{replicas} replica(s): {', '.join(str(b.process.pid) for b in bots)}",
-                  flush=True)
+            print(f"\nreplicas: {', '.join(str(b.process.pid) for b in bots)}; series "
+                  + ", ".join(f"{n} replica(s)" for n in counts) + " in turn", flush=True)
             print(STEP_HEAD, flush=True)
-            series.steps.append(await self.step(hooks, *WARM_UP, replicas, warm_up=True))
-            rate = self.args.start_rate
-            passed, failed = None, None
-            while True:
-                step = await self.step(hooks, rate, self.args.step_seconds, replicas)
-                series.steps.append(step)
-                if not step.served:
-                    failed = rate
-                    break
-                passed = rate
-                rate = round(rate * self.args.factor, 1)
-                if rate > self.args.max_rate:
-                    break
-            for _ in range(self.args.refine if passed and failed else 0):
-                rate = round((passed + failed) / 2, 1)
-                step = await self.step(hooks, rate, self.args.step_seconds, replicas)
-                series.steps.append(step)
-                passed, failed = (rate, failed) if step.served else (passed, rate)
+            warm = await self.step([b.hook for b in bots], *WARM_UP, len(bots), warm_up=True)
+            all_series[max(counts)].steps.append(warm)
+            while any(search.rate is not None for search in searches.values()):
+                for n, search in searches.items():
+                    if search.rate is None:
+                        continue
+                    step = await self.step([b.hook for b in bots[:n]], search.rate,
+                                           self.args.step_seconds, n)
+                    all_series[n].steps.append(step)
+                    search.record(step.served)
         finally:
             for i, bot in enumerate(bots):
                 self.accounting.roles.pop(f"replica {i + 1}", None)
                 await bot.stop()
-        series.errors = sum(bot.errors().count(" ERROR ") + bot.errors().count("Traceback")
-                            for bot in bots)
-        return series
+        errors = sum(bot.errors().count(" ERROR ") + bot.errors().count("Traceback")
+                     for bot in bots)
+        for series in all_series.values():
+            series.errors = errors
+        return list(all_series.values())
+
+
+class Search:
+    """The offered rates of one series: up by the factor while served (down while not, from
+    the first), then bisections between the highest rate served and the lowest not."""
+
+    def __init__(self, args) -> None:
+        self.rate: float | None = args.start_rate
+        self.factor = args.factor
+        self.max_rate = args.max_rate
+        self.refine = args.refine
+        self.passed: float | None = None
+        self.failed: float | None = None
+
+    def record(self, served: bool) -> None:
+        if served:
+            self.passed = max(self.passed or 0.0, self.rate)
+        else:
+            self.failed = min(self.failed or float("inf"), self.rate)
+        if self.failed is None:
+            self.rate = round(self.rate * self.factor, 1)
+            if self.rate > self.max_rate:
+                self.rate = None
+        elif self.passed is None:
+            self.rate = round(self.rate / self.factor, 1)
+            if self.rate < 1:
+                self.rate = None
+        elif self.refine > 0 and self.failed - self.passed > 0.15:
+            self.refine -= 1
+            self.rate = round((self.passed + self.failed) / 2, 1)
+        else:
+            self.rate = None
 
 
 CPU_ROLES = ("replicas", "postgres", "redis (whole server)", "fake Bot API", "load generator",
              "others")
-STEP_HEAD = ("  offered/s  achieved/s  p50 ms  p99 ms  ok  API calls/upd | CPU ms per update: "
+STEP_HEAD = ("  N  offered/s  achieved/s  p50 ms  p99 ms  ok  API calls/upd | CPU ms per update: "
              + ", ".join(CPU_ROLES) + " | machine busy | load avg | each replica's use of a core")
 
 
@@ -527,7 +558,7 @@ def print_step(step: Step, flush: bool = False) -> None:
     per = ", ".join(f"{cpu[role] / answered * 1000:.1f}" for role in CPU_ROLES)
     verdict = "warm-up" if step.warm_up else ("served" if step.served else "NOT served")
     failed = f" failed {r['failed']}" if r["failed"] else ""
-    print(f"  {r['rate']:9.1f}  {r['achieved']:10.1f}  {r['p50'] * 1000:6.0f}  "
+    print(f"  {step.replicas}  {r['rate']:9.1f}  {r['achieved']:10.1f}  {r['p50'] * 1000:6.0f}  "
           f"{r['p99'] * 1000:6.0f}  {verdict}{failed}  {step.api_calls / answered:.2f} | "
           f"{per} | {100 * cpu['machine busy'] / cpu['machine capacity']:.0f}% | "
           f"{step.load:.1f} | " + "/".join(
@@ -606,10 +637,8 @@ async def main_async(args) -> None:
         accounting.roles.update({"fake Bot API": api.pid, "load generator": ready["ready"],
                                  "this script": os.getpid()})
         orchestrator = Orchestrator(args, accounting, generator, api)
-        all_series = []
         try:
-            for replicas in args.replicas:
-                all_series.append(await orchestrator.series(replicas, folder, report_key))
+            all_series = await orchestrator.run(args.replicas, folder, report_key)
         finally:
             generator.stdin.close()
             await generator.wait()
