@@ -645,8 +645,8 @@ async def main_async(args) -> None:
             await api.stop()
         print_summary(all_series, cores)
         print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        alone = statistics.fmean(s.load for series in all_series for s in series.steps)
-        print(f"mean load average over the steps: {alone:.1f}")
+        mean_load = statistics.fmean(s.load for series in all_series for s in series.steps)
+        print(f"mean load average over the steps: {mean_load:.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:
