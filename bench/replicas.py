@@ -26,8 +26,9 @@ Offered load is open loop: arrivals are a Poisson process at the offered rate, e
 an update of a person who has none in progress, whatever the replicas are still doing, and its
 latency counts from its scheduled arrival to the webhook's answer (a replica answers once the
 update is handled, its replies sent). The rate is stepped up (start rate, times the factor)
-until a step fails: p99 over the bound (500 ms) or the rate achieved (updates answered 200 per
-second, from the first arrival to the last answer) under 95% of the arrivals' rate; then
+until a step fails: p99 over the bound (500 ms), the rate achieved (updates answered 200 per
+second, from the first arrival to the last answer) under 95% of the arrivals' rate, or any
+request not answered 200; then
 `--refine` bisections between the highest rate served and the lowest failed (a first step
 that fails steps down instead). The saturation rate is the highest rate served. The replicas
 are started once (two: the first alone serves the one-replica steps, the second idles then)
@@ -38,8 +39,10 @@ Printed per step: offered and achieved rates, p50/p99, failed requests, Bot API 
 update, and the CPU time of each process in milliseconds per update answered: the replicas,
 the PostgreSQL backends of this database (read from /proc), the whole Redis server (its INFO,
 other databases on it included), the fake Bot API, the load generator, and the machine's busy
-time against its capacity (cores x seconds), with what other processes took. The load average
-is read at each step. Prints figures; asserts nothing.
+time against its capacity (cores x seconds), with what other processes took; each replica's
+use of a core and the load average. At the end: the saturation rates and their ratio, and the
+CPU ceilings those costs set (one core per replica; all of the bench's processes on the
+machine's cores). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
