@@ -437,15 +437,21 @@ class LocalBotAPIServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         from aiohttp import web
 
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         sockets = site._server.sockets  # the port chosen when port=0
         self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
         return self.url
+
+    def web_app(self):
+        """The aiohttp application: the Bot API's methods at /bot<token>/<method>."""
+        from aiohttp import web
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        return app
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -69,16 +69,33 @@ class LimitedBotAPI(LocalBotAPI):
 
     def peak_per_second(self) -> int:
         """The most messages accepted within any one second."""
-        return _peak([t for t, _ in self.accepted], 1.0 - self.jitter)
+        return peak_per_second(self.accepted, self.jitter)
 
     def peak_per_group_minute(self) -> int:
         """The most messages accepted by one group within any one minute."""
-        groups: dict[int, list[float]] = {}
-        for t, chat_id in self.accepted:
-            if chat_id < 0:
-                groups.setdefault(chat_id, []).append(t)
-        return max((_peak(times, 60.0 - self.jitter) for times in groups.values()),
-                   default=0)
+        return peak_per_group_minute(self.accepted, self.jitter)
+
+
+def peak_per_second(accepted: list[tuple[float, int]], jitter: float = 0.0) -> int:
+    """The most of these (time, chat id) messages within any one second."""
+    return _peak([t for t, _ in accepted], 1.0 - jitter)
+
+
+def peak_per_group_minute(accepted: list[tuple[float, int]], jitter: float = 0.0) -> int:
+    """The most of these (time, chat id) messages to one group within any one minute."""
+    groups: dict[int, list[float]] = {}
+    for t, chat_id in accepted:
+        if chat_id < 0:
+            groups.setdefault(chat_id, []).append(t)
+    return max((_peak(times, 60.0 - jitter) for times in groups.values()), default=0)
+
+
+def tightest_span(accepted: list[tuple[float, int]], count: int = GLOBAL_LIMIT + 1) -> float:
+    """The shortest time in which `count` of these messages arrived (31 within less than a
+    second is what Telegram refuses); infinity when there are fewer."""
+    times = sorted(t for t, _ in accepted)
+    return min((times[i + count - 1] - times[i] for i in range(len(times) - count + 1)),
+               default=float("inf"))
 
 
 def _peak(times: list[float], span: float) -> int:
