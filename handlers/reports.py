@@ -390,24 +390,34 @@ async def back_pressed(query: CallbackQuery, state: FSMContext) -> None:
         step if isinstance(query.message, Message) else None))
 
 
+async def _stopped_text(state: FSMContext) -> str:
+    """What stopping says: a draft is dropped, but stopping while looking up a report sent
+    earlier (/status) leaves that report as it was."""
+    if (await state.get_state() or "").startswith(StatusForm.__name__):
+        return _("Stopped. Your report is kept as it was and nothing was added to it; I "
+                 "deleted our messages about it.")
+    return _("Stopped. Nothing was kept, and I deleted our messages about it. You can start "
+             "again with /report.")
+
+
 @router.callback_query(ReportCb.filter(F.action == "cancel"),
                        StateFilter(ReportForm, StatusForm))
 async def cancel_pressed(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
     await query.answer()
     if isinstance(query.message, Message):
+        text = await _stopped_text(state)
         await _wipe(bot, query.message.chat.id, state)
         await state.clear()
-        await query.message.answer(_("Stopped. Nothing was kept, and I deleted our messages "
-                                     "about it. You can start again with /report."))
+        await query.message.answer(text)
 
 
 @router.message(Command("cancel"), StateFilter(ReportForm, StatusForm))
 async def cancel_command(message: Message, state: FSMContext, bot: Bot) -> None:
+    text = await _stopped_text(state)
     await _track(state, message.message_id)
     await _wipe(bot, message.chat.id, state)
     await state.clear()
-    await message.answer(_("Stopped. Nothing was kept, and I deleted our messages about it. "
-                           "You can start again with /report."))
+    await message.answer(text)
 
 
 # -- submitting -----------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ async def test_cancel_at_the_status_prompt(tg, database, reporter, registered_gr
         await tg.press(reporter, prompt, "Stop")
     else:
         await tg.send(reporter, chat, how)
-    assert tg.last_text(chat).startswith("Stopped.")
+    stopped = tg.last_text(chat)  # the report sent earlier stays: not "Nothing was kept"
+    assert stopped.startswith("Stopped. Your report is kept as it was"), stopped
     await tg.send(reporter, chat, "And again this morning.")  # no prompt waits any more
     await tg.press(reporter, done, "Done")
     assert await _info_events(database) == []
