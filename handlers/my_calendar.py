@@ -74,8 +74,9 @@ async def my_calendar(
     coming.sort(key=lambda pair: (pair[1].start, pair[0].name))
     more = more or len(coming) > SHOWN
     lines = [_("Coming meetings of your working groups:")]
+    tallies = await cal.counts_of(session, [occ for _group, occ in coming[:SHOWN]])
     for group, occ in coming[:SHOWN]:
-        tally = await cal.counts(session, occ.meeting, occ.key)
+        tally = tallies[(occ.meeting.id, occ.key)]
         line = (f"\n{_label(group)} <b>{escape(occ.title)}</b> - /meeting {occ.meeting.number}"
                 + (" 🔁" if occ.meeting.rrule else "")
                 + "\n🗓 " + format_when(occ.start, locale, reader_zone(person, group)))

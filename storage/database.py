@@ -9,11 +9,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -135,6 +142,13 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_insert(connection: AsyncConnection, table: Table) -> Insert:
+    """INSERT for `table` in the connection's dialect, with its ON CONFLICT clauses (SQLite and
+    PostgreSQL spell them alike)."""
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
+
+
 # -- what one update's session has read already -------------------------------------------------
 #
 # `session.get` answers from the identity map for a row it has loaded, but asks the database
@@ -162,11 +176,6 @@ def memo(session: AsyncSession) -> dict:
     """A dict for this session's reads, emptied by any flush that writes ORM objects (writes
     through Core statements do not empty it: who writes that way forgets what it changed)."""
     return session.info.setdefault(_MEMO, {})
-
-
-def forget(session: AsyncSession) -> None:
-    session.info.pop(_ABSENT, None)
-    session.info.pop(_MEMO, None)
 
 
 def note_absent(session: AsyncSession, model: type, key: object) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.database import Database
+from storage.database import Database, dialect_insert
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -37,9 +36,8 @@ async def enqueue(
     values = {"key": key, "kind": kind, "chat_id": chat_id, "due_at": due_at,
               "payload": payload or {}, "status": OutboxStatus.PENDING.value, "attempts": 0,
               "created_at": created_at if created_at is not None else utcnow()}
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
     result = await connection.execute(
-        dialect.insert(OutboxMessage.__table__).values(**values)
+        dialect_insert(connection, OutboxMessage.__table__).values(**values)
         .on_conflict_do_nothing(index_elements=["key"]))
     return result.rowcount == 1
 
@@ -52,10 +50,9 @@ async def enqueue_or_revive(session: AsyncSession, rows: list[dict]) -> int:
     if not rows:
         return 0
     connection = await session.connection()
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
     table = OutboxMessage.__table__
     now = utcnow()
-    statement = dialect.insert(table).values([
+    statement = dialect_insert(connection, table).values([
         {"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now,
          "payload": {}, **row} for row in rows])
     statement = statement.on_conflict_do_update(

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +26,7 @@ from storage.calendar_tables import (
     ReminderMute,
     Rsvp,
 )
-from storage.database import get_known, memo
+from storage.database import dialect_insert, get_known, memo
 from storage.models import Person, Pillar, WorkingGroup
 
 KINDS = ("meeting", "workshop", "training", "field_visit")
@@ -515,11 +514,10 @@ async def set_rsvp(
         raise CalendarError("over")
     await ensure_stored(session, person)
     connection = await session.connection()
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
     # One statement whether the person answered before or not, and no lost answer when the
     # same person presses twice at once.
     await connection.execute(
-        dialect.insert(Rsvp.__table__)
+        dialect_insert(connection, Rsvp.__table__)
         .values(meeting_id=occ.meeting.id, occurrence=occ.key, person_id=person.id,
                 answer=answer, updated_at=now)
         .on_conflict_do_update(index_elements=["meeting_id", "occurrence", "person_id"],
@@ -544,12 +542,7 @@ async def answer_of(
 
 async def counts(session: AsyncSession, meeting: Meeting, key: int) -> RsvpCounts:
     """The answers to an occurrence, counted by the database (no Person is loaded)."""
-    rows = await session.exec(
-        select(Rsvp.answer, func.count()).join(Person, Person.id == Rsvp.person_id)
-        .where(Rsvp.meeting_id == meeting.id, Rsvp.occurrence == key).group_by(Rsvp.answer))
-    tally = dict(rows.all())
-    return RsvpCounts(going=tally.get("going", 0), maybe=tally.get("maybe", 0),
-                      no=tally.get("no", 0))
+    return (await _counts(session, {(meeting.id, key)}))[(meeting.id, key)]
 
 
 async def attendees(session: AsyncSession, meeting: Meeting, key: int) -> list[Person]:
@@ -581,7 +574,11 @@ async def quorum(session: AsyncSession, group: WorkingGroup, occ: Occurrence) ->
 async def counts_of(session: AsyncSession, occurrences: list[Occurrence]
                     ) -> dict[tuple[int, int], RsvpCounts]:
     """`counts` of several occurrences in one query, by (meeting id, occurrence key)."""
-    wanted = {(o.meeting.id, o.key) for o in occurrences}
+    return await _counts(session, {(o.meeting.id, o.key) for o in occurrences})
+
+
+async def _counts(session: AsyncSession, wanted: set[tuple[int, int]]
+                  ) -> dict[tuple[int, int], RsvpCounts]:
     tally: dict[tuple[int, int], dict[str, int]] = {pair: {} for pair in wanted}
     if wanted:
         rows = await session.exec(
