@@ -9,6 +9,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.worker import Delivery
 from bot.local_api import LocalUser, StoredMessage
 from storage.models import WorkingGroup
+from storage.report_tables import ReportCase
 
 MEDIA = {
     "photo": lambda n: {"photo": [
@@ -39,6 +40,11 @@ async def send_media(tg, user: LocalUser, chat_id: int, kind: str, n: int = 1) -
     data.update(MEDIA[kind](n))
     await tg.feed({"message": data})
     return message
+
+
+async def stored_cases(database) -> list[ReportCase]:
+    async with database.session() as s:
+        return list((await s.exec(select(ReportCase))).all())
 
 
 async def group_code(database, chat_id: int) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from storage.report_tables import ReportCase, ReportEvent
+from storage.report_tables import ReportEvent
 from tests.report_helpers import (
     LANGUAGE_ORDER,
     group_code,
@@ -15,6 +15,7 @@ from tests.report_helpers import (
     make_report,
     press_last,
     send_media,
+    stored_cases,
 )
 
 pytestmark = pytest.mark.usefixtures("fresh_report_keys")
@@ -30,11 +31,6 @@ async def _to_where(tg, database, user, group, language="en") -> int:
     await press_last(tg, user, chat, 2)
     assert tg.last_text(chat).startswith("Where did it happen?")
     return chat
-
-
-async def _cases(database) -> list[ReportCase]:
-    async with database.session() as s:
-        return list((await s.exec(select(ReportCase))).all())
 
 
 async def test_report_again_during_a_draft_asks_first(tg, database, reporter, registered_group):
@@ -67,7 +63,7 @@ async def test_start_again_discards_the_draft(tg, database, reporter, registered
     assert receipt
     await tg.send(reporter, reporter.id, f"/status {receipt}")
     assert "Near the river" not in tg.last_text(reporter.id)
-    assert len(await _cases(database)) == 1
+    assert len(await stored_cases(database)) == 1
 
 
 async def test_forged_restart_buttons_are_refused(tg, database, reporter, registered_group):
@@ -91,7 +87,7 @@ async def test_the_word_cancel_stops_a_draft(tg, database, reporter, registered_
     chat = await _to_where(tg, database, reporter, registered_group)
     await tg.send(reporter, chat, word)
     assert tg.last_text(chat).startswith("Stopped. Nothing was kept")
-    assert await _cases(database) == []
+    assert await stored_cases(database) == []
 
 
 async def test_voice_and_photo_at_every_free_text_step(tg, database, reporter, amani,

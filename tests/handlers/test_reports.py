@@ -9,7 +9,6 @@ from sqlmodel import select
 from bot.local_api import LocalUser
 from bot.services.report_crypto import clear_cache
 from storage.models import WorkingGroup
-from storage.report_tables import ReportCase
 from tests.report_helpers import (
     bot_messages,
     group_code,
@@ -17,14 +16,10 @@ from tests.report_helpers import (
     make_report,
     press_last,
     send_media,
+    stored_cases,
 )
 
 pytestmark = pytest.mark.usefixtures("fresh_report_keys")
-
-
-async def _cases(database) -> list[ReportCase]:
-    async with database.session() as s:
-        return list((await s.exec(select(ReportCase))).all())
 
 
 async def test_report_in_a_group_only_links_to_the_private_chat(tg, database, bahati,
@@ -35,7 +30,7 @@ async def test_report_in_a_group_only_links_to_the_private_chat(tg, database, ba
     assert "never in this group" in message.text
     assert message.buttons()[0]["url"].endswith(f"?start=report_{code}")
     assert "Soldiers" not in " ".join(tg.texts(registered_group))
-    assert await _cases(database) == []
+    assert await stored_cases(database) == []
 
 
 async def test_whole_flow_by_buttons(tg, database, reporter, registered_group):
@@ -44,7 +39,7 @@ async def test_whole_flow_by_buttons(tg, database, reporter, registered_group):
                                 media=("photo", "voice"))
     chat = reporter.id
     assert "shown only this once" in tg.last_text(chat)
-    [case] = await _cases(database)
+    [case] = await stored_cases(database)
     assert case.category == "public_security" and case.status == "received"
     assert case.language == "en" and not case.urgent
     assert receipt not in case.receipt_hash
@@ -81,7 +76,7 @@ async def test_back_and_stop_at_every_step(tg, database, reporter, registered_gr
     await press_last(tg, reporter, chat, "Stop")
     assert tg.last_text(chat).startswith("Stopped. Nothing was kept")
     assert [m.text for m in tg.api.chat_messages(chat)] == [tg.last_text(chat)]
-    assert await _cases(database) == []
+    assert await stored_cases(database) == []
 
 
 async def test_documents_are_refused_and_limits_explained(tg, database, reporter,
@@ -116,7 +111,7 @@ async def test_danger_shows_emergency_contacts_and_notifies_at_once(
     receipt = await make_report(tg, database, reporter, registered_group, urgent=True)
     texts = tg.texts(reporter.id)
     assert any("Police 112, MSF +243 81" in t for t in texts)
-    [case] = await _cases(database)
+    [case] = await stored_cases(database)
     assert case.urgent
     from datetime import UTC, datetime
 
@@ -166,7 +161,7 @@ async def test_member_of_two_groups_chooses_one(tg, database, amani, bahati, reg
     await press_last(tg, bahati, chat, "Done")
     assert "To the secretariat of: Ituri, a working group registered on" in tg.last_text(chat)
     await press_last(tg, bahati, chat, "Send the report")
-    [case] = await _cases(database)
+    [case] = await stored_cases(database)
     async with database.session() as s:
         ituri = (await s.exec(select(WorkingGroup).where(WorkingGroup.chat_id == other))).one()
     assert case.group_id == ituri.id
@@ -187,7 +182,7 @@ async def test_forged_report_buttons_are_refused(tg, database, reporter, registe
     await tg.press_data(reporter, message, "rp:cat:public_security")  # wrong step
     answers = [c.params.get("text") for c in tg.api.sent("answerCallbackQuery")[before:]]
     assert answers == ["This button is not valid any more."] * 3
-    assert await _cases(database) == []
+    assert await stored_cases(database) == []
 
 
 async def test_status_with_the_right_code_and_limits_on_wrong_ones(tg, database, reporter,
@@ -227,21 +222,21 @@ async def test_reporter_adds_information_and_opts_in_to_notices(tg, database, re
     await send_media(tg, reporter, chat, "voice", 7)
     await press_last(tg, reporter, chat, "Done")
     assert tg.last_text(chat).startswith("Added to your report")
-    [case] = await _cases(database)
+    [case] = await stored_cases(database)
     assert case.reporter_update and case.notify_to is None
     await tg.send(reporter, chat, f"/status {receipt}")
     await press_last(tg, reporter, chat, "Tell me when there is an answer")
     assert "what a notification costs" in tg.last_text(chat)
     await press_last(tg, reporter, chat, "No, I will check")
-    assert (await _cases(database))[0].notify_to is None
+    assert (await stored_cases(database))[0].notify_to is None
     await tg.send(reporter, chat, f"/status {receipt}")
     await press_last(tg, reporter, chat, "Tell me when there is an answer")
     await press_last(tg, reporter, chat, "Yes, notify me")
-    stored = (await _cases(database))[0].notify_to
+    stored = (await stored_cases(database))[0].notify_to
     assert stored is not None and str(reporter.id).encode() not in stored
     await tg.send(reporter, chat, f"/status {receipt}")
     await press_last(tg, reporter, chat, "Stop reply notifications")
-    assert (await _cases(database))[0].notify_to is None
+    assert (await stored_cases(database))[0].notify_to is None
 
 
 async def test_daily_report_limit(tg, database, reporter, registered_group):
@@ -250,7 +245,7 @@ async def test_daily_report_limit(tg, database, reporter, registered_group):
     code = await group_code(database, registered_group)
     await tg.send(reporter, reporter.id, f"/start report_{code}")
     assert tg.last_text(reporter.id).startswith("You have sent 5 reports today")
-    assert len(await _cases(database)) == 5
+    assert len(await stored_cases(database)) == 5
     assert bot_messages(tg, reporter.id)
 
 
@@ -325,7 +320,7 @@ async def test_key_lost_in_the_middle_of_a_report(tg, database, reporter, regist
     clear_cache()
     await tg.send(reporter, chat, "At the market")
     assert tg.last_text(chat).startswith("Reports cannot be taken or read right now")
-    assert await _cases(database) == []
+    assert await stored_cases(database) == []
 
 
 async def test_words_after_report_are_not_taken(tg, database, amani, registered_group):
@@ -349,7 +344,7 @@ async def test_status_keeps_no_readable_case_number_in_the_state(tg, database, r
     assert tg.last_text(reporter.id).startswith("Closed. Your report is kept")
     assert not any("Status: Received" in (m.text or "")
                    for m in tg.api.chat_messages(reporter.id))
-    assert len(await _cases(database)) == 1
+    assert len(await stored_cases(database)) == 1
 
 
 class _Writes:
