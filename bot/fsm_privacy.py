@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -127,18 +128,23 @@ class ExpiringMemoryStorage(MemoryStorage):
     def __init__(self, ttl: timedelta, clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__()
         self.ttl, self.clock = ttl, clock
-        self._touched: dict[StorageKey, datetime] = {}
+        # oldest touch first, so that expiring looks only at the conversations that expire
+        self._touched: OrderedDict[StorageKey, datetime] = OrderedDict()
 
     def _expire(self) -> None:
         now = self.clock()
-        for key, touched in list(self._touched.items()):
-            if now - touched >= self.ttl:
-                self._touched.pop(key, None)
-                self.storage.pop(key, None)
+        touched = self._touched
+        while touched:
+            key, when = next(iter(touched.items()))
+            if now - when < self.ttl:
+                break
+            del touched[key]
+            self.storage.pop(key, None)
 
     def _touch(self, key: StorageKey) -> None:
         self._expire()
         self._touched[key] = self.clock()
+        self._touched.move_to_end(key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         self._touch(key)

@@ -18,9 +18,10 @@ from sqlalchemy.engine import make_url
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.fsm_privacy import ExpiringMemoryStorage
 from bot.local_api import LocalUser
 from storage.database import Database
-from tests.conftest import Harness
+from tests.conftest import Clock, Harness
 from tests.report_helpers import make_report
 
 pytestmark = [pytest.mark.usefixtures("fresh_report_keys"),
@@ -132,6 +133,28 @@ async def test_conversations_in_memory_expire(tg, database, reporter, registered
     clock.now += timedelta(hours=1, seconds=1)
     assert await storage.get_state(key) is None
     assert await storage.get_data(key) == {}
+
+
+async def test_a_conversation_touched_again_outlives_a_newer_idle_one():
+    """Expiry follows the last touch, not the first: a conversation still in use stays while
+    one that started later and went quiet is forgotten."""
+    clock = Clock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    storage = ExpiringMemoryStorage(timedelta(hours=1), clock=lambda: clock.now)
+    first, second = (StorageKey(bot_id=1, chat_id=n, user_id=n) for n in (1, 2))
+    await storage.set_state(first, "draft")
+    clock.now += timedelta(minutes=10)
+    await storage.set_state(second, "draft")
+    clock.now += timedelta(minutes=40)
+    await storage.set_data(first, {"step": 2})
+    clock.now += timedelta(minutes=15)  # second idle 55 min, first 15 min
+    assert await storage.get_state(second) == "draft"
+    clock.now += timedelta(minutes=10)  # second idle 65 min, first 25 min
+    assert await storage.get_state(second) is None
+    assert await storage.get_data(second) == {}
+    assert await storage.get_state(first) == "draft"
+    assert await storage.get_data(first) == {"step": 2}
+    clock.now += timedelta(hours=1)
+    assert await storage.get_state(first) is None
 
 
 def test_the_compose_redis_never_writes_to_disk():
