@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(Exception):
@@ -140,6 +144,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_BUILT: dict[tuple[Callable[[ModuleType], Any], str], Any] = {}
+
+
+def per_dialect(connection: AsyncConnection, build: Callable[[ModuleType], T]) -> T:
+    """The statement `build(dialect module)` makes for the connection's dialect, built once per
+    dialect: building an INSERT ... ON CONFLICT costs more CPU than running it in a short
+    update. The statement must take its values as bound parameters, not inline."""
+    name = connection.dialect.name
+    statement = _BUILT.get((build, name))
+    if statement is None:
+        statement = _BUILT[(build, name)] = build(sqlite if name == "sqlite" else postgresql)
+    return statement
 
 
 def dialect_insert(connection: AsyncConnection, table: Table) -> Insert:

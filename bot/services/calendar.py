@@ -26,7 +26,7 @@ from storage.calendar_tables import (
     ReminderMute,
     Rsvp,
 )
-from storage.database import dialect_insert, get_known, memo
+from storage.database import get_known, memo, per_dialect
 from storage.models import Person, Pillar, WorkingGroup
 
 KINDS = ("meeting", "workshop", "training", "field_visit")
@@ -205,13 +205,39 @@ async def _exceptions(session: AsyncSession, meeting: Meeting) -> dict[int, Meet
     return {row.occurrence: row for row in rows.all()}
 
 
+# Statements that RSVP presses and cards run, built once with bound parameters (building one
+# costs more CPU than running it).
+_MEETING_WITH_EXCEPTIONS = (
+    select(Meeting, MeetingException)
+    .outerjoin(MeetingException, MeetingException.meeting_id == Meeting.id)
+    .where(Meeting.id == bindparam("meeting_id")))
+_EXCEPTIONS_OF = select(MeetingException).where(
+    col(MeetingException.meeting_id).in_(bindparam("meeting_ids", expanding=True)))
+_GROUP_MEETINGS = select(Meeting).where(Meeting.group_id == bindparam("group_id"))
+_GROUP_MEETINGS_HELD = _GROUP_MEETINGS.where(Meeting.cancelled_at.is_(None)).order_by(Meeting.id)
+_GROUP_MEETINGS = _GROUP_MEETINGS.order_by(Meeting.id)
+_COUNTS = (
+    select(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer, func.count())
+    .join(Person, Person.id == Rsvp.person_id)
+    .where(col(Rsvp.meeting_id).in_(bindparam("meeting_ids", expanding=True)),
+           col(Rsvp.occurrence).in_(bindparam("keys", expanding=True)))
+    .group_by(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer))
+
+
+def _rsvp_upsert(dialect):
+    """One statement whether the person answered before or not, and no lost answer when the
+    same person presses twice at once."""
+    statement = dialect.insert(Rsvp.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["meeting_id", "occurrence", "person_id"],
+        set_={"answer": statement.excluded.answer, "updated_at": statement.excluded.updated_at})
+
+
 async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
     """The meeting with this internal id (callback data carries it) and, in the same query,
     its exceptions, which the occurrence that follows reads."""
-    rows = (await session.exec(
-        select(Meeting, MeetingException)
-        .outerjoin(MeetingException, MeetingException.meeting_id == Meeting.id)
-        .where(Meeting.id == meeting_id))).all()
+    rows = (await session.exec(_MEETING_WITH_EXCEPTIONS,
+                               params={"meeting_id": meeting_id})).all()
     if not rows:
         return None
     memo(session)[("exceptions", meeting_id)] = {
@@ -224,8 +250,7 @@ async def _exceptions_of(
 ) -> dict[int, dict[int, MeetingException]]:
     """The exceptions of several meetings at once: meeting id -> occurrence -> exception."""
     found: dict[int, dict[int, MeetingException]] = {}
-    for exc in (await session.exec(select(MeetingException).where(
-            col(MeetingException.meeting_id).in_(meeting_ids)))).all():
+    for exc in (await session.exec(_EXCEPTIONS_OF, params={"meeting_ids": meeting_ids})).all():
         found.setdefault(exc.meeting_id, {})[exc.occurrence] = exc
     return found
 
@@ -331,10 +356,8 @@ async def current_occurrence(
 async def group_meetings(
     session: AsyncSession, group: WorkingGroup, *, include_cancelled: bool = False
 ) -> list[Meeting]:
-    query = select(Meeting).where(Meeting.group_id == group.id)
-    if not include_cancelled:
-        query = query.where(Meeting.cancelled_at.is_(None))
-    return list((await session.exec(query.order_by(Meeting.id))).all())
+    query = _GROUP_MEETINGS if include_cancelled else _GROUP_MEETINGS_HELD
+    return list((await session.exec(query, params={"group_id": group.id})).all())
 
 
 async def upcoming(
@@ -514,14 +537,9 @@ async def set_rsvp(
         raise CalendarError("over")
     await ensure_stored(session, person)
     connection = await session.connection()
-    # One statement whether the person answered before or not, and no lost answer when the
-    # same person presses twice at once.
-    await connection.execute(
-        dialect_insert(connection, Rsvp.__table__)
-        .values(meeting_id=occ.meeting.id, occurrence=occ.key, person_id=person.id,
-                answer=answer, updated_at=now)
-        .on_conflict_do_update(index_elements=["meeting_id", "occurrence", "person_id"],
-                               set_={"answer": answer, "updated_at": now}))
+    await connection.execute(per_dialect(connection, _rsvp_upsert), {
+        "meeting_id": occ.meeting.id, "occurrence": occ.key, "person_id": person.id,
+        "answer": answer, "updated_at": now})
 
 
 async def answers(session: AsyncSession, meeting: Meeting, key: int) -> list[tuple[Person, str]]:
@@ -581,12 +599,9 @@ async def _counts(session: AsyncSession, wanted: set[tuple[int, int]]
                   ) -> dict[tuple[int, int], RsvpCounts]:
     tally: dict[tuple[int, int], dict[str, int]] = {pair: {} for pair in wanted}
     if wanted:
-        rows = await session.exec(
-            select(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer, func.count())
-            .join(Person, Person.id == Rsvp.person_id)
-            .where(col(Rsvp.meeting_id).in_({m for m, _k in wanted}),
-                   col(Rsvp.occurrence).in_({k for _m, k in wanted}))
-            .group_by(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer))
+        rows = await session.exec(_COUNTS, params={
+            "meeting_ids": sorted({m for m, _k in wanted}),
+            "keys": sorted({k for _m, k in wanted})})
         for meeting_id, key, answer, count in rows.all():
             if (meeting_id, key) in tally:
                 tally[(meeting_id, key)][answer] = count

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -59,21 +59,38 @@ async def get_group(session: AsyncSession, chat_id: int) -> WorkingGroup | None:
     return result.first()
 
 
+# Statements run by most updates are built once, with bound parameters: building one costs more
+# CPU than running it (SQLAlchemy caches the compiled SQL, not the statement objects).
+_CHAT_CONTEXT = (
+    select(WorkingGroup, Person, Membership, CalendarSettings, ReminderMute)
+    .select_from(WorkingGroup)
+    .outerjoin(Person, Person.telegram_id == bindparam("telegram_id"))
+    .outerjoin(Membership, and_(Membership.group_id == WorkingGroup.id,
+                                Membership.person_id == Person.id))
+    .outerjoin(CalendarSettings, CalendarSettings.group_id == WorkingGroup.id)
+    .outerjoin(ReminderMute, ReminderMute.person_id == Person.id)
+    .where(WorkingGroup.chat_id == bindparam("chat_id")))
+_SECRETARIAT = (
+    select(Person)
+    .join(Membership, Membership.person_id == Person.id)
+    .where(Membership.group_id == bindparam("group_id"),
+           Membership.role == Role.SECRETARIAT.value)
+    .order_by(Person.full_name, Person.id))
+_GROUPS_OF = (
+    select(WorkingGroup, Membership)
+    .join(Membership, Membership.group_id == WorkingGroup.id)
+    .where(Membership.person_id == bindparam("person_id"))
+    .order_by(WorkingGroup.name))
+
+
 async def chat_context(
     session: AsyncSession, telegram_id: int, chat_id: int
 ) -> tuple[WorkingGroup, Person | None, Membership | None] | None:
     """The working group of a chat, the person with that Telegram id and their membership in
     one query (None when the chat is no working group's). The group's calendar settings and
     the person's reminder mute come with it, for the RSVP presses and cards that read them."""
-    row = (await session.exec(
-        select(WorkingGroup, Person, Membership, CalendarSettings, ReminderMute)
-        .select_from(WorkingGroup)
-        .outerjoin(Person, Person.telegram_id == telegram_id)
-        .outerjoin(Membership, and_(Membership.group_id == WorkingGroup.id,
-                                    Membership.person_id == Person.id))
-        .outerjoin(CalendarSettings, CalendarSettings.group_id == WorkingGroup.id)
-        .outerjoin(ReminderMute, ReminderMute.person_id == Person.id)
-        .where(WorkingGroup.chat_id == chat_id))).first()
+    row = (await session.exec(_CHAT_CONTEXT, params={"telegram_id": telegram_id,
+                                                     "chat_id": chat_id})).first()
     if row is None:
         return None
     group, person, membership, settings, mute = row
@@ -240,12 +257,7 @@ async def members(
 async def secretariat_members(session: AsyncSession, group: WorkingGroup) -> list[Person]:
     """The group's secretariat, in the order of `members`, selected by the database (the other
     members are not loaded)."""
-    result = await session.exec(
-        select(Person)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.group_id == group.id, Membership.role == Role.SECRETARIAT.value)
-        .order_by(Person.full_name, Person.id)
-    )
+    result = await session.exec(_SECRETARIAT, params={"group_id": group.id})
     return list(result.all())
 
 
@@ -261,10 +273,5 @@ async def members_by_pillar(
 
 
 async def groups_of(session: AsyncSession, person: Person) -> list[tuple[WorkingGroup, Membership]]:
-    result = await session.exec(
-        select(WorkingGroup, Membership)
-        .join(Membership, Membership.group_id == WorkingGroup.id)
-        .where(Membership.person_id == person.id)
-        .order_by(WorkingGroup.name)
-    )
+    result = await session.exec(_GROUPS_OF, params={"person_id": person.id})
     return list(result.all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,8 +30,11 @@ class TelegramIdentity:
     language_code: str | None = None
 
 
+_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+
+
 async def get_person(session: AsyncSession, telegram_id: int) -> Person | None:
-    result = await session.exec(select(Person).where(Person.telegram_id == telegram_id))
+    result = await session.exec(_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})
     return result.first()
 
 
