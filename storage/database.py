@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_connection
+
 T = TypeVar("T")
 
 
@@ -110,6 +112,8 @@ class Database:
         kwargs: dict = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=10)
+        elif sqlite_connection.SERIALIZED:
+            kwargs.update(async_creator=self._connect_sqlite)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -123,6 +127,12 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+
+    async def _connect_sqlite(self) -> sqlite_connection.Connection:
+        """An SQLite connection that crosses to its thread once per statement (see
+        `storage.sqlite_connection`), opened with the arguments SQLAlchemy derives from the URL."""
+        args, params = self.engine.dialect.create_connect_args(make_url(self.url))
+        return await sqlite_connection.connect(*args, **params)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
