@@ -11,6 +11,7 @@ the replicas share one limiter in Redis, so together they must never get a 429.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -74,20 +75,68 @@ class Replica:
         self.args = [WGBOT, "run"] + (["--webhook"] if webhook else [])
         self.log = data_dir / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
+        self.terminating = False
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *self.args, env=self.env, stdout=asyncio.subprocess.DEVNULL,
             stderr=self.log.open("ab"))
+        _STARTED.append(self)
 
     async def wait(self, timeout: float = 60) -> int:
         return await asyncio.wait_for(self.process.wait(), timeout)
 
     def signal(self, sig: int) -> None:
-        self.process.send_signal(sig)
+        """Send `sig` unless the process is gone already (then `wait` tells its exit code)."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(sig)
+
+    def terminate(self) -> None:
+        """SIGTERM, once (a second one would cut the graceful stop short)."""
+        if not self.terminating:
+            self.terminating = True
+            self.signal(signal.SIGTERM)
+
+    async def stop(self, timeout: float = 60) -> int:
+        """SIGTERM, and the exit code; a process still there after `timeout` is killed."""
+        self.terminate()
+        try:
+            return await self.wait(timeout)
+        except TimeoutError:
+            self.signal(signal.SIGKILL)
+            await self.process.wait()
+            raise AssertionError(f"{self.log.stem} ignored SIGTERM for {timeout} s:\n"
+                                 f"{self.output()[-2000:]}") from None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    async def check_running(self) -> None:
+        """Fail at once, with what the replica wrote, when it exited while it should run."""
+        if self.process.returncode is not None:
+            raise AssertionError(f"{self.log.stem} exited with {self.process.returncode}:\n"
+                                 f"{self.output()[-3000:]}")
+
+
+_STARTED: list[Replica] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_replica_left_behind():
+    """A replica left running (a test failed before stopping it) would hold its PostgreSQL
+    connections and block the next test's schema reset: every one is killed after each test."""
+    yield
+    while _STARTED:
+        replica = _STARTED.pop()
+        if replica.process.returncode is None:
+            replica.signal(signal.SIGKILL)
+            await replica.process.wait()
+
+
+async def _all_running(replicas: list[Replica]) -> None:
+    for replica in replicas:
+        await replica.check_running()
 
 
 @pytest.fixture
@@ -185,19 +234,23 @@ async def test_two_replicas_send_each_due_reminder_exactly_once(pg, api, redis, 
         await replica.start()
     unhealthy: list[str] = []
     try:
-        await until(lambda: all_sent(pg, queued), 180, "every reminder to be sent",
-                    also=lambda: _healthy_during_fan_out(replicas, unhealthy))
+        async def watch() -> None:
+            await _all_running(replicas)
+            await _healthy_during_fan_out(replicas, unhealthy)
+
+        await until(lambda: all_sent(pg, queued), 180, "every reminder to be sent", also=watch)
         await asyncio.sleep(2)  # a replica sending a row twice would do it now
         received = await sends(api)
         limited = await api.limits()
         lag = await api.lag()
         times = sorted(t for t, _ in limited.accepted)
         print(f"\nfan-out: {(len(times) - 1) / (times[-1] - times[0]):.2f} messages/s")
+        await _all_running(replicas)
         await _webhook_and_health(replicas, api)
     finally:
         for replica in replicas:
-            replica.signal(signal.SIGTERM)
-        codes = [await replica.wait() for replica in replicas]
+            replica.terminate()
+        codes = [await replica.stop() for replica in replicas]
     assert sum(received.values()) == await sent_rows(pg), "each row sent exactly once"
     assert max(received.values()) == 1
     assert codes == [0, 0], [r.output()[-2000:] for r in replicas]
@@ -267,7 +320,8 @@ async def test_crash_with_sigkill_loses_nothing(pg, api, redis, tmp_path):
     queued = await queue_due_reminders(pg)
     first = Replica(api.url, tmp_path, webhook=False, name="before")
     await first.start()
-    await until(lambda: _received_at_least(api, 300), 120, "300 sends before the kill")
+    await until(lambda: _received_at_least(api, 300), 120, "300 sends before the kill",
+                also=first.check_running)
     first.signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
     received_before = set(await sends(api))
@@ -276,10 +330,10 @@ async def test_crash_with_sigkill_loses_nothing(pg, api, redis, tmp_path):
     second = Replica(api.url, tmp_path, webhook=False, name="after")
     await second.start()
     try:
-        await until(lambda: all_sent(pg, queued), 180, "every reminder after the restart")
+        await until(lambda: all_sent(pg, queued), 180, "every reminder after the restart",
+                    also=second.check_running)
     finally:
-        second.signal(signal.SIGTERM)
-        assert await second.wait() == 0, second.output()[-2000:]
+        assert await second.stop() == 0, second.output()[-2000:]
     received = await sends(api)
     duplicates = sum(n - 1 for n in received.values())
     print(f"\nSIGKILL after {len(received_before)} sends: {in_flight} in flight, "
@@ -296,9 +350,9 @@ async def test_sigterm_finishes_in_flight_and_gives_back_the_rest(pg, api, redis
     queued = await queue_due_reminders(pg)
     replica = Replica(api.url, tmp_path, webhook=False, name="graceful")
     await replica.start()
-    await until(lambda: _received_at_least(api, 100), 120, "100 sends")
-    replica.signal(signal.SIGTERM)
-    assert await replica.wait(30) == 0, replica.output()[-2000:]
+    await until(lambda: _received_at_least(api, 100), 120, "100 sends",
+                also=replica.check_running)
+    assert await replica.stop(30) == 0, replica.output()[-2000:]
     counts = await outbox_counts(pg)
     received = await sends(api)
     assert counts.get(OutboxStatus.CLAIMED.value, 0) == 0, "claims given back"
@@ -309,10 +363,10 @@ async def test_sigterm_finishes_in_flight_and_gives_back_the_rest(pg, api, redis
     again = Replica(api.url, tmp_path, webhook=False, name="graceful-again")
     await again.start()
     try:
-        await until(lambda: all_sent(pg, queued), 180, "the rest after the restart")
+        await until(lambda: all_sent(pg, queued), 180, "the rest after the restart",
+                    also=again.check_running)
     finally:
-        again.signal(signal.SIGTERM)
-        assert await again.wait() == 0
+        assert await again.stop() == 0, again.output()[-2000:]
     received = await sends(api)
     assert sum(received.values()) == await sent_rows(pg), "no duplicate at all"
     assert max(received.values()) == 1
@@ -328,5 +382,4 @@ async def test_second_poller_on_the_same_database_refuses_to_start(pg, api, redi
         assert await second.wait() == 2
         assert "another wgbot process is already running" in second.output()
     finally:
-        first.signal(signal.SIGTERM)
-        assert await first.wait() == 0, first.output()[-2000:]
+        assert await first.stop() == 0, first.output()[-2000:]
