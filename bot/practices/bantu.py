@@ -9,9 +9,17 @@ three such prefixes while a root of at least four letters remains, then a verb e
 morphological analyser: it only needs to cut the question's words and the catalogue's words the
 same way. Prefixes that would merge two common words are left out ("kw-": "kwanza", first, must
 stay apart from "kuanza", to begin).
+
+Lingala ko- is cut only from what can be an infinitive or a future form: a word ending in the
+verb's final -a (or "kende", to go) whose rest begins as a Lingala syllable (a vowel, or a
+consonant, a prenasal cluster such as nd- or mb-, maybe w/y, then a vowel). Loanword nouns that
+begin with ko- keep it: "kompanyi" (company) must not become "mpanyi", nor "kontra", "komite",
+"konferanse", "kolonel". A few loanwords ending in -a that look like verbs are listed by name.
 """
 
 from __future__ import annotations
+
+import re
 
 MIN_ROOT = 4  # letters that must remain after a prefix is removed
 MAX_PREFIXES = 3
@@ -33,6 +41,20 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
 # arrest). Lingala verbs also end in -i ("babeti").
 _FINAL_VOWELS = {"sw": frozenset("aeo"), "ln": frozenset("aeiou")}
 
+# Lingala: what may follow the ko- of an infinitive ("ko-beta", "ko-ndima", "ko-zwa", "ko-yoka")
+_LN_VERB_ONSET = re.compile(
+    r"(?:[aeiou]|(?:mb|mp|nd|ng|nk|ns|nt|nz|ny|[b-df-hj-np-tv-z])[wy]?[aeiou])")
+_LN_E_VERBS = frozenset({"kende"})  # roots whose infinitive ends in -e
+_LN_KO_NOUNS = frozenset({"komanda", "kompania", "kompyuta"})  # loanwords that look like verbs
+
+
+def _lingala_ko_verb(word: str) -> bool:
+    """Whether the ko- that begins the word can be the infinitive or future marker."""
+    rest = word[2:]
+    if word in _LN_KO_NOUNS or not _LN_VERB_ONSET.match(rest):
+        return False
+    return word.endswith("a") or rest in _LN_E_VERBS
+
 
 class BantuStemmer:
     """`stemWord` like a Snowball stemmer, for "sw" or "ln"."""
@@ -48,7 +70,8 @@ class BantuStemmer:
             return word
         for _ in range(MAX_PREFIXES):
             prefix = next((p for p in self.prefixes
-                           if word.startswith(p) and len(word) - len(p) >= MIN_ROOT), None)
+                           if word.startswith(p) and len(word) - len(p) >= MIN_ROOT
+                           and self._may_cut(p, word)), None)
             if prefix is None:
                 break
             word = word[len(prefix):]
@@ -59,6 +82,9 @@ class BantuStemmer:
         if len(word) > 3 and word[-1] in self.final_vowels:
             word = word[:-1]
         return word
+
+    def _may_cut(self, prefix: str, word: str) -> bool:
+        return not (self.lang == "ln" and prefix == "ko") or _lingala_ko_verb(word)
 
 
 def stemmer(lang: str) -> BantuStemmer | None:

@@ -142,7 +142,7 @@ DECISION_BIAS = -5.7029
 MIN_CONFIDENCE = 0.34
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis is kept
-INDEX_FORMAT = 5  # bump when the pickled index changes shape
+INDEX_FORMAT = 6  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.practices import bantu
 from bot.practices.catalogue import Catalogue, Entry, default_catalogue
 from bot.practices.evaluation import evaluate, load_eval_cases, read_eval_cases
 from bot.practices.search import (
@@ -336,6 +337,26 @@ def test_the_bantu_stemmer_keeps_different_words_apart(index: PracticeIndex, lan
                                                        apart: tuple[str, str]) -> None:
     analyzer = index._languages[lang].analyzer
     assert analyzer.stem(apart[0]) != analyzer.stem(apart[1])
+
+
+@pytest.mark.parametrize("noun", ["kompanyi", "kompani", "kontra", "komite", "konferanse",
+                                  "kolonel", "komanda"])
+def test_lingala_loanwords_keep_their_ko(noun: str) -> None:
+    stem = bantu.BantuStemmer("ln").stemWord(noun)
+    assert stem.startswith("ko"), stem
+    # "kompanyi" (company) is not the infinitive of a verb "panyi": it stays apart from "mpanyi"
+    assert bantu.BantuStemmer("ln").stemWord(noun[2:]) != stem
+
+
+@pytest.mark.parametrize(("infinitive", "inflected"), [
+    ("kobeta", "babetaki"), ("kosala", "asalaka"), ("koyoka", "tokoyoka"),
+    ("kolakisa", "alakisaki"), ("kondima", "andimi"), ("konyokola", "banyokolaki"),
+    ("kokende", "bakokende"),
+])
+def test_lingala_infinitives_still_lose_their_ko(infinitive: str, inflected: str) -> None:
+    stemmer = bantu.BantuStemmer("ln")
+    assert stemmer.stemWord(infinitive) == stemmer.stemWord(inflected)
+    assert not stemmer.stemWord(infinitive).startswith("ko")
 
 
 def test_a_synonym_counts_once_and_below_the_word_itself(index: PracticeIndex) -> None:
