@@ -123,6 +123,7 @@ FIELD_DOCS: dict[str, str] = {"title": "each", "question": "each", "keyword": "b
 FIELD_WEIGHT = 1.0  # of an entry's best short field, next to its whole text
 FIELD_COVER = 0.5  # a short field's score times (share of its words in the question) ** this
 FALLBACK_WEIGHT = 0.5
+OTHER_LANGUAGE_MARGIN = 1.25  # see PracticeIndex._asked_in
 FUZZY_WEIGHT = 0.8
 SYNONYM_WEIGHT = 0.5  # a word the question did not use, from a synonym group of its words
 PREFIX_WEIGHT = 0.7  # a real word matched through a catalogue stem it begins with
@@ -137,9 +138,9 @@ MIN_FUZZY_LENGTH = 4
 # out-of-scope questions. Checked, not fitted, on practice_dev3.jsonl, on pairs of
 # out-of-scope questions run together (still declined) and on in-scope questions with an
 # out-of-scope one run into them (still answered).
-DECISION = np.array([1.2237, 2.4417, 1.7201, 2.101])
-DECISION_BIAS = -5.7029
-MIN_CONFIDENCE = 0.34
+DECISION = np.array([1.3153, 2.6734, 1.3627, 2.0741])
+DECISION_BIAS = -5.6636
+MIN_CONFIDENCE = 0.32
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis is kept
 INDEX_FORMAT = 6  # bump when the pickled index changes shape or the analysers cut words differently
@@ -679,10 +680,10 @@ class PracticeIndex:
         """
         lang = self._language(lang)
         queries = self._queries(query, lang)
-        order, scores, features = self._rank(query, lang, limit)
+        order, scores, features, asked_in = self._rank(query, lang, limit)
         group_by_lang = {code: self._languages[code].group_scores(queries[code])
                          for code in LANGUAGES}
-        group_scores = self._mix(group_by_lang, lang)
+        group_scores = self._mix(group_by_lang, asked_in)
         results = []
         confidence = self._confidence(features) if features is not None else 0.0
         for row in order[:max(limit, 0)]:
@@ -698,8 +699,9 @@ class PracticeIndex:
         return self._rank(query, self._language(lang), 2)[2]
 
     def _rank(self, query: str, lang: str,
-              limit: int) -> tuple[list[int], np.ndarray, np.ndarray | None]:
-        """The best entries' rows, every entry's score, and the decision's features."""
+              limit: int) -> tuple[list[int], np.ndarray, np.ndarray | None, str]:
+        """The best entries' rows, every entry's score, the decision's features, and the
+        language the question was scored in (`_asked_in`)."""
         queries = self._queries(query, lang)
         per_term = {code: self._languages[code].entry_terms(q.terms())
                     for code, q in queries.items()}
@@ -708,11 +710,25 @@ class PracticeIndex:
         for code in LANGUAGES:
             by_lang[code], covered[code] = self._language_scores(queries[code], per_term[code],
                                                                  code)
-        scores = np.where(self._answering, self._mix(by_lang, lang), -1.0)
+        asked_in, scores = self._asked_in(by_lang, lang)
         order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 2)]]
-        features = (self._features(order, scores, queries, per_term, covered, lang)
+        features = (self._features(order, scores, queries, per_term, covered, asked_in)
                     if order else None)
-        return order, scores, features
+        return order, scores, features, asked_in
+
+    def _asked_in(self, by_lang: Mapping[str, np.ndarray], lang: str) -> tuple[str, np.ndarray]:
+        """The language to score the question in, and the scores: the user's own, unless the
+        question is plainly written in another (its best entry scores `OTHER_LANGUAGE_MARGIN`
+        times higher with that language's texts in full). People often write in a language
+        other than their Telegram app's: Swahili or Lingala typed in an English or French app,
+        English asked by someone whose profile says Lingala."""
+        mixed = {code: np.where(self._answering, self._mix(by_lang, code), -1.0)
+                 for code in LANGUAGES}
+        best = max(LANGUAGES, key=lambda code: float(mixed[code].max(initial=0.0)))
+        if (best != lang and float(mixed[best].max(initial=0.0))
+                > OTHER_LANGUAGE_MARGIN * float(mixed[lang].max(initial=0.0))):
+            return best, mixed[best]
+        return lang, mixed[lang]
 
     def answer(self, query: str, lang: str = BASE_LANGUAGE, *, limit: int = 5,
                max_practices: int = 3) -> list[SearchResult]:

@@ -76,7 +76,7 @@ def test_search_never_answers_with_challenges_without_practices(
     "what",
     pytest.param("how do we buy kidnap insurance for our staff", marks=pytest.mark.xfail(
         strict=True, reason="complete catalogue: answered with 3.3.a (guards' employment "
-        "conditions, which mention insurance), confidence 0.52 >= 0.34")),
+        "conditions, which mention insurance), confidence 0.44 >= 0.32")),
     "recette du poulet à la moambe"])
 def test_search_without_match(capsys: pytest.CaptureFixture[str], question: str) -> None:
     assert _run(capsys, "practices", "search", question, "--json")[:2] == (0, "[]\n")
@@ -131,7 +131,7 @@ def test_eval_default_language_and_json(capsys: pytest.CaptureFixture[str],
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "complete catalogue (47 entries): top-1 59.4%, top-3 84.4% on the 64 questions "
+    "complete catalogue (47 entries): top-1 68.8%, top-3 92.2% on the 64 questions "
     "(README claims 85.9% / 90.6% for the 12-entry catalogue)"))
 def test_eval_on_the_project_set(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "practices", "eval", str(EVAL_FILE), "--json")

@@ -42,7 +42,7 @@ def test_evaluation_set_is_large_and_multilingual() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "complete catalogue (47 entries): top-1 64.4%, top-3 91.5% on the 59 questions whose entries "
+    "complete catalogue (47 entries): top-1 74.6%, top-3 100% on the 59 questions whose entries "
     "have practices (README claims 85.9% / 90.6% for the 12-entry catalogue)"))
 def test_accuracy_on_the_evaluation_set(index: PracticeIndex) -> None:
     # Questions about entries whose practices are not written yet are answered by none.
@@ -163,7 +163,7 @@ def test_result_shape_and_order(index: PracticeIndex) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "complete catalogue: 2.2.a ranks first (4.74), 2.8.c 3.90, 2.8.d third (3.68)"))
+    "complete catalogue: 2.2.a ranks first (7.54), 2.8.d second (5.62)"))
 def test_anonymous_complaints_about_soldiers_find_the_monitoring_challenge(
         index: PracticeIndex) -> None:
     assert _top(index, "how can villagers complain anonymously about soldiers", "en") == [
@@ -190,15 +190,9 @@ def test_challenges_without_practices_answer_no_question(index: PracticeIndex) -
 
 @pytest.mark.parametrize(("query", "lang"), [
     ("how do we buy kidnap and ransom insurance for our expatriate staff", "en"),
-    pytest.param("how do we buy kidnap and ransom insurance for our staff?", "en",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "answered with 3.3.a, confidence 0.41 >= 0.34: 'insurance' and 'staff' "
-                     "are in 3.3.a (guards' employment conditions)"))),
+    ("how do we buy kidnap and ransom insurance for our staff?", "en"),
     ("which environmental permit do we need for the new tailings dam", "en"),
-    pytest.param("I am looking for a job as a driver, how do I apply", "en",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "answered with 1.1.b, confidence 0.39 >= 0.34: 'look', 'job', 'apply' "
-                     "and 'driver' are all words of the catalogue's English texts"))),
+    ("I am looking for a job as a driver, how do I apply", "en"),
     ("comment obtenir un permis environnemental pour la nouvelle usine", "fr"),
     ("je cherche un emploi de chauffeur, comment postuler", "fr"),
     ("seguro contra secuestro para ejecutivos extranjeros", "es"),
@@ -377,3 +371,22 @@ def test_an_entry_named_by_its_own_keywords_comes_before_longer_ones(index: Prac
     question = "what should we do about human rights due diligence near our mine"
     assert _top(index, question, "en") == ["hrdd"]
     assert confident(index.search(question, "en"))
+
+
+@pytest.mark.parametrize(("query", "written_in", "app"), [
+    ("polisi wamewakamata waandamanaji karibu na mgodi, tufanye nini?", "sw", "en"),
+    ("basoda babeti bato ya mboka pene ya mine, tosala nini?", "ln", "fr"),
+    ("walinzi wa kampuni wanadai mishahara yao haijalipwa miezi mitatu", "sw", "fr"),
+    ("the soldiers guarding the mine beat a villager, what do we do", "en", "ln"),
+    ("los guardias privados dispararon contra mineros artesanales", "es", "en"),
+])
+def test_a_question_written_in_another_language_than_the_app_is_scored_in_its_own(
+        index: PracticeIndex, query: str, written_in: str, app: str) -> None:
+    # Swahili typed in an English app, Lingala in a French one: the user's language says
+    # little about the question's, whose own texts must count in full
+    own = index.search(query, written_in, limit=3)
+    other = index.search(query, app, limit=3)
+    assert confident(own)
+    assert confident(other)
+    assert [r.id for r in other] == [r.id for r in own]
+    assert other[0].confidence == pytest.approx(own[0].confidence)
