@@ -18,8 +18,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
@@ -29,8 +27,6 @@ from aiogram.types import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeDefault,
-    CallbackQuery,
-    Message,
     User,
 )
 from redis.asyncio import Redis
@@ -58,6 +54,7 @@ from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.index_file import EXIT_CATALOGUE, EXIT_UNSAVED, prepare_in_child
 from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.response_types import keep_response_types
+from bot.router_doors import skip_foreign_routers
 from bot.services import actions, agenda, cochairs, monthly
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
@@ -181,68 +178,6 @@ def inline_sync_filters(router: Router) -> int:
 
 async def _call_inline(event_filter: FilterObject, *args, **kwargs):
     return event_filter.callback(*args, **event_filter._prepare_kwargs(kwargs))
-
-
-def skip_foreign_routers(router: Router) -> int:
-    """Give each feature router whose every message handler is a command, or whose every
-    callback handler is a CallbackData filter, one check at its door: the update's command name
-    (or callback prefix) is one of the router's. aiogram otherwise parses the command again for
-    each of the ~60 command handlers before the one that matches (or each CallbackData for a
-    button). The check only lets through more than the handlers would take, never less: a
-    router with a handler of any other kind, or a pattern, is left as it is. Returns how many
-    observers got the check (before `inline_sync_filters`, which makes it run inline)."""
-    count = 0
-    for each in router.chain_tail:
-        if each.sub_routers:  # a failed door check would skip the sub-routers too
-            continue
-        commands = _all_commands(each.message.handlers)
-        if commands is not None:
-            prefixes, names = commands
-            each.message.filter(partial(_command_among, prefixes, names))
-            count += 1
-        prefixes = _all_callback_prefixes(each.callback_query.handlers)
-        if prefixes is not None:
-            each.callback_query.filter(partial(_callback_among, prefixes))
-            count += 1
-    return count
-
-
-def _all_commands(handlers) -> tuple[str, frozenset[str]] | None:
-    prefixes, names = "", set()
-    for handler in handlers:
-        filters = [f.callback for f in handler.filters or () if isinstance(f.callback, Command)]
-        if not filters:
-            return None
-        for command in filters:
-            if not all(isinstance(name, str) for name in command.commands):
-                return None
-            prefixes += command.prefix
-            names.update(name.casefold() for name in command.commands)
-    return (prefixes, frozenset(names)) if handlers else None
-
-
-def _command_among(prefixes: str, names: frozenset[str], message: Message) -> bool:
-    words = (message.text or message.caption or "").split(maxsplit=1)
-    if not words or words[0][0] not in prefixes:  # as Command.extract_command reads it
-        return False
-    return words[0][1:].partition("@")[0].casefold() in names
-
-
-def _all_callback_prefixes(handlers) -> frozenset[tuple[str, str]] | None:
-    prefixes = set()
-    for handler in handlers:
-        filters = [f.callback for f in handler.filters or ()
-                   if isinstance(f.callback, CallbackQueryFilter)]
-        if not filters:
-            return None
-        prefixes.update((f.callback_data.__prefix__, f.callback_data.__separator__)
-                        for f in filters)
-    return frozenset(prefixes) if handlers else None
-
-
-def _callback_among(prefixes: frozenset[tuple[str, str]], query: CallbackQuery) -> bool:
-    data = query.data or ""
-    return any(data.partition(separator)[0] == prefix for prefix, separator in prefixes)
 
 
 async def open_redis(settings: Settings) -> tuple[Redis, RedisStorage, bytes]:

@@ -2,6 +2,8 @@
 
 from aiogram import Router
 
+from bot.router_doors import DoorRouter
+
 
 def build_router() -> Router:
     """All feature routers in matching order; the fallback router comes last."""
@@ -13,7 +15,7 @@ def build_router() -> Router:
 
     from handlers import agenda_decline
 
-    root = Router(name="wgbot")
+    root = DoorRouter(name="wgbot")
     root.include_router(agenda_decline.router.build())  # /decline, previewed; only its own state
     # Feature routers before `start`, so their deep-link /start handlers win over the greeting.
     # /status before /report: the report flow's catch-all would take what is written in /status.

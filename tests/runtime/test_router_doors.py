@@ -3,6 +3,8 @@ is tried only by the routers that handle it, and nothing a handler takes is turn
 
 from __future__ import annotations
 
+import inspect
+
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackQueryFilter
 
@@ -10,6 +12,7 @@ from bot.app import build_dispatcher
 from bot.delivery.scheduler import Ticker
 from bot.i18n import get_i18n
 from bot.local_api import LocalUser
+from bot.router_doors import DoorRouter
 
 
 def _doors(dispatcher):
@@ -71,3 +74,43 @@ async def test_a_command_is_parsed_only_by_the_routers_that_have_it(tg, monkeypa
     await tg.send(amani, chat, "/help")
     assert "/report" in tg.last_text(chat)
     assert 0 < len(calls) <= 30, calls
+
+
+async def test_a_command_enters_only_the_routers_whose_door_lets_it_in(tg, monkeypatch):
+    """The feature routers' parent checks their doors itself: /help enters the routers that
+    keep no door for messages (they take answers to their prompts) and the one that has /help,
+    not the ~15 others."""
+    from aiogram import Router
+
+    entered = []
+    original = Router.propagate_event
+
+    async def counting(self, update_type, event, **kwargs):
+        if update_type == "message":
+            entered.append(self.name)
+        return await original(self, update_type, event, **kwargs)
+
+    monkeypatch.setattr(Router, "propagate_event", counting)
+    root = next(r for r in tg.dispatcher.chain_tail if isinstance(r, DoorRouter))
+    with_doors = {r.name for r in root.sub_routers if "message" in root.doors.get(id(r), {})}
+    assert len(with_doors) >= 10
+    amani = LocalUser(id=1001, first_name="Amani", language_code="en")
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/help")
+    assert "/report" in tg.last_text(chat)
+    assert len(set(entered) & with_doors) == 1, entered
+
+
+def _statements(function, drop=()) -> list[str]:
+    lines = (line.split("#")[0].strip() for line in inspect.getsource(function).splitlines())
+    return [line for line in lines if line and not any(word in line for word in drop)]
+
+
+def test_the_door_walk_is_aiograms_walk_with_the_door_check_only():
+    """DoorRouter._propagate_event copies aiogram's Router._propagate_event (3.31) and adds the
+    door check: an aiogram release that changes its walk must be looked at before it is used."""
+    from aiogram import Router
+
+    theirs = _statements(Router._propagate_event)
+    ours = _statements(DoorRouter._propagate_event, drop=("door", "continue"))
+    assert ours == theirs
