@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import bindparam, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.database import Database, dialect_insert
+from storage.database import Database, dialect_insert, per_dialect
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -50,17 +50,28 @@ async def enqueue_or_revive(session: AsyncSession, rows: list[dict]) -> int:
     if not rows:
         return 0
     connection = await session.connection()
-    table = OutboxMessage.__table__
     now = utcnow()
-    statement = dialect_insert(connection, table).values([
+    result = await connection.execute(per_dialect(connection, _enqueue_or_revive), [
         {"status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now,
          "payload": {}, **row} for row in rows])
-    statement = statement.on_conflict_do_update(
+    return len(result.all())
+
+
+def _enqueue_or_revive(dialect):
+    """Built once per dialect (see `storage.database.per_dialect`): an RSVP press runs it."""
+    table = OutboxMessage.__table__
+    return dialect.insert(table).on_conflict_do_update(
         index_elements=["key"], set_={"status": OutboxStatus.PENDING.value},
         where=table.c.status == OutboxStatus.CANCELLED.value,
     ).returning(table.c.id)
-    result = await connection.execute(statement)
-    return len(result.all())
+
+
+_CANCEL_KEYS = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.key.in_(bindparam("keys", expanding=True)),
+           OutboxMessage.__table__.c.status == OutboxStatus.PENDING.value,
+           OutboxMessage.__table__.c.due_at > bindparam("due_after"))
+    .values(status=OutboxStatus.CANCELLED.value))
 
 
 async def cancel_keys(session: AsyncSession, keys: list[str], *, due_after: datetime) -> int:
@@ -68,11 +79,8 @@ async def cancel_keys(session: AsyncSession, keys: list[str], *, due_after: date
     belong to delivery, whose renderer drops what no longer applies)."""
     if not keys:
         return 0
-    result = await session.exec(update(OutboxMessage).where(
-        col(OutboxMessage.key).in_(keys),
-        OutboxMessage.status == OutboxStatus.PENDING.value,
-        OutboxMessage.due_at > due_after,
-    ).values(status=OutboxStatus.CANCELLED.value))
+    connection = await session.connection()
+    result = await connection.execute(_CANCEL_KEYS, {"keys": list(keys), "due_after": due_after})
     return result.rowcount or 0
 
 
