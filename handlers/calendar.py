@@ -123,6 +123,13 @@ def now_of(ticker: Ticker) -> datetime:
     return ticker.clock()
 
 
+def tally_line(tally: cal.RsvpCounts, locale: str) -> str:
+    """The answers to an occurrence, numbers in the reader's locale (1,234 / 1 234)."""
+    return _("Going: {going} · Maybe: {maybe} · Not going: {no}").format(
+        going=format_number(tally.going, locale), maybe=format_number(tally.maybe, locale),
+        no=format_number(tally.no, locale))
+
+
 async def card_text(
     session: AsyncSession, group: WorkingGroup, occ: cal.Occurrence, locale: str, zone: str,
     now: datetime,
@@ -139,9 +146,7 @@ async def card_text(
         lines.append(_("This meeting is over."))
     tally = await cal.counts(session, occ.meeting, occ.key)
     lines.append("")
-    lines.append(_("Going: {going} · Maybe: {maybe} · Not going: {no}").format(
-        going=format_number(tally.going, locale), maybe=format_number(tally.maybe, locale),
-        no=format_number(tally.no, locale)))
+    lines.append(tally_line(tally, locale))
     status = await cal.quorum(session, group, occ)
     if status.required:
         if status.met:
@@ -240,8 +245,7 @@ async def calendar_page(
                 + "\n🗓 " + format_when(occ.start, locale, zone))
         if occ.place:
             line += "\n📍 " + escape(occ.place)
-        line += "\n" + _("Going: {going} · Maybe: {maybe} · Not going: {no}").format(
-            going=tally.going, maybe=tally.maybe, no=tally.no)
+        line += "\n" + tally_line(tally, locale)
         lines.append(line)
     keyboard = None
     if more:

@@ -565,3 +565,20 @@ async def test_a_new_date_in_words_is_checked_before_the_meeting_moves(
     [meeting] = await _rows(database, Meeting)
     assert meeting.start_local == datetime(2026, 11, 27, 14, 0)
     assert "Nov 27, 2026, 2:00\u202fPM" in tg.last_text(registered_group)
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_the_answer_counts_are_written_in_the_readers_locale(locale):
+    """The card and the group's /calendar write the counts alike, grouped as the reader's
+    language groups thousands (1,234 / 1 234 / 1.234)."""
+    from babel.numbers import format_decimal
+
+    from bot.i18n import get_i18n
+    from bot.services import calendar as cal
+    from handlers.calendar import tally_line
+
+    i18n = get_i18n()
+    with i18n.context(), i18n.use_locale(locale):
+        line = tally_line(cal.RsvpCounts(going=1234, maybe=5, no=0), locale)
+    assert format_decimal(1234, locale=locale) in line
+    assert "1234" not in line
