@@ -19,8 +19,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.config import Settings
-from bot.i18n import _
+from bot.config import LANGUAGES, Settings
+from bot.i18n import _, get_i18n
 from bot.practices.answers import (
     QUESTION_MAX,
     Card,
@@ -47,6 +47,7 @@ from bot.practices.answers import (
 )
 from bot.practices.catalogue import Catalogue, Entry
 from handlers.common import RouterTemplate, SmallIndex
+from storage.models import Person
 
 if TYPE_CHECKING:  # the search itself is imported with the first question
     from bot.practices.search import PracticeIndex
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 router = RouterTemplate("practices")
 
 ANSWERS_KEPT = 20  # questions per chat whose buttons keep working
+WORDS_TO_TELL_LANGUAGE = 3  # a shorter question is answered in the reader's language
 ANSWERS_FIELD = "practice_answers"
 ENTRIES_PER_ROW = 3
 
@@ -85,19 +87,29 @@ def _answers_key(bot: Bot, chat_id: int) -> StorageKey:
     return StorageKey(bot_id=bot.id, chat_id=chat_id, user_id=0)
 
 
-async def _remember(storage: BaseStorage, key: StorageKey, matches: Sequence[Match]) -> str:
+async def _remember(storage: BaseStorage, key: StorageKey, matches: Sequence[Match],
+                    lang: str | None = None) -> str:
+    """A token for the matches of a question, and the language its answer was written in when
+    that is not the reader's (the buttons under it keep to it)."""
     token = secrets.token_urlsafe(6)
     answers = dict((await storage.get_data(key)).get(ANSWERS_FIELD) or {})
-    answers[token] = encode_matches(matches)
+    answers[token] = {"m": encode_matches(matches), "l": lang}
     while len(answers) > ANSWERS_KEPT:
         answers.pop(next(iter(answers)))
     await storage.update_data(key, {ANSWERS_FIELD: answers})
     return token
 
 
-async def _recall(storage: BaseStorage, key: StorageKey, token: str) -> list[Match]:
+async def _recall(storage: BaseStorage, key: StorageKey,
+                  token: str) -> tuple[list[Match], str | None]:
+    """The matches remembered under `token` and the language of their answer (None: the
+    reader's); a plain list is the matches as stored before the language was kept."""
     answers = (await storage.get_data(key)).get(ANSWERS_FIELD) or {}
-    return decode_matches(answers.get(token)) if isinstance(answers, dict) else []
+    found = answers.get(token) if isinstance(answers, dict) else None
+    if isinstance(found, dict):
+        lang = found.get("l")
+        return decode_matches(found.get("m")), lang if lang in LANGUAGES else None
+    return decode_matches(found), None
 
 
 # -- keyboards -----------------------------------------------------------------------------------
@@ -211,7 +223,8 @@ def _question_error_text(code: str, private: bool) -> str:
 # -- questions -----------------------------------------------------------------------------------
 
 async def _answer_question(message: Message, text: str | None, *, bot: Bot, settings: Settings,
-                           locale: str, storage: BaseStorage, asked: bool = True) -> None:
+                           locale: str, storage: BaseStorage, person: Person | None,
+                           asked: bool = True) -> None:
     private = message.chat.type == "private"
     send = message.answer if private else message.reply
     try:
@@ -223,34 +236,45 @@ async def _answer_question(message: Message, text: str | None, *, bot: Bot, sett
     if index is None:
         await send(_unavailable_text())
         return
-    matches = find_matches(index, question, locale)
-    card = answer_card(index.catalogue, matches[0], locale) if matches else None
-    if card is None:
-        browse = InlineKeyboardMarkup(inline_keyboard=[[
-            _button(_("Browse"), BrowseCb(level="top", new=True))]])
-        await send(no_match_text(locale, asked=asked), reply_markup=browse)
-        return
-    token = await _remember(storage, _answers_key(bot, message.chat.id), matches)
-    await send(card.text, reply_markup=_answer_keyboard(index.catalogue, card, token, 0, matches))
+    written_in = locale
+    if (private and (person is None or person.language is None)
+            and len(question.split()) >= WORDS_TO_TELL_LANGUAGE):
+        # No language chosen: the app's says little (Telegram has no Swahili or Lingala app),
+        # a question of a few words says more. In a group the group's language stays.
+        written_in = index.written_in(question, locale)
+    matches = find_matches(index, question, written_in)
+    if not matches:  # a question the catalogue does not answer is declined in the reader's
+        written_in = locale
+    with get_i18n().use_locale(written_in):
+        card = answer_card(index.catalogue, matches[0], written_in) if matches else None
+        if card is None:
+            browse = InlineKeyboardMarkup(inline_keyboard=[[
+                _button(_("Browse"), BrowseCb(level="top", new=True))]])
+            await send(no_match_text(written_in, asked=asked), reply_markup=browse)
+            return
+        token = await _remember(storage, _answers_key(bot, message.chat.id), matches,
+                                written_in if written_in != locale else None)
+        await send(card.text,
+                   reply_markup=_answer_keyboard(index.catalogue, card, token, 0, matches))
 
 
 @router.message(Command("ask"))
 async def ask_command(message: Message, command: CommandObject, bot: Bot, settings: Settings,
-                      locale: str, fsm_storage: BaseStorage) -> None:
+                      locale: str, fsm_storage: BaseStorage, person: Person | None) -> None:
     text = command.args
     replied = message.reply_to_message
     if (not text and replied is not None and replied.text and not replied.text.startswith("/")
             and not (replied.from_user and replied.from_user.is_bot)):
         text = replied.text  # "/ask" in reply to someone's message asks that message
     await _answer_question(message, text, bot=bot, settings=settings, locale=locale,
-                           storage=fsm_storage)
+                           storage=fsm_storage, person=person)
 
 
 @router.message(StateFilter(None), F.chat.type == "private", F.text, ~F.text.startswith("/"))
 async def free_text_question(message: Message, bot: Bot, settings: Settings, locale: str,
-                             fsm_storage: BaseStorage) -> None:
+                             fsm_storage: BaseStorage, person: Person | None) -> None:
     await _answer_question(message, message.text, bot=bot, settings=settings, locale=locale,
-                           storage=fsm_storage, asked=False)
+                           storage=fsm_storage, person=person, asked=False)
 
 
 async def _pressed(query: CallbackQuery,
@@ -275,7 +299,14 @@ async def answer_pressed(query: CallbackQuery, callback_data: AskCb, bot: Bot,
         return
     message, index = pressed
     token = callback_data.token
-    matches = await _recall(fsm_storage, _answers_key(bot, message.chat.id), token)
+    matches, written_in = await _recall(fsm_storage, _answers_key(bot, message.chat.id), token)
+    with get_i18n().use_locale(written_in or locale):
+        await _show_pressed(query, message, index, callback_data, matches, written_in or locale)
+
+
+async def _show_pressed(query: CallbackQuery, message: Message, index: PracticeIndex,
+                        callback_data: AskCb, matches: list[Match], locale: str) -> None:
+    token = callback_data.token
     if callback_data.action == "o" and len(matches) > 1:
         listing = matches_listing(index.catalogue, matches, locale)
         await _show(message, listing.text, _listing_keyboard(listing, token))

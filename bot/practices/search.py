@@ -693,6 +693,11 @@ class PracticeIndex:
                                         group_scores, max_practices, confidence))
         return results
 
+    def written_in(self, query: str, lang: str = BASE_LANGUAGE) -> str:
+        """The language the question is scored in (`_asked_in`): the reader's, unless the
+        question is plainly written in another."""
+        return self._rank(query, self._language(lang), 2)[3]
+
     def decision_features(self, query: str, lang: str = BASE_LANGUAGE) -> np.ndarray | None:
         """What the answer/decline decision looks at for this question (see `_features`), for
         fitting `DECISION` (`bot.practices.evaluation.fit_decision`); None without entries."""

@@ -463,6 +463,9 @@ class Fuzzer:
     updates: int = 0
     user_messages: dict[int, list[StoredMessage]] = field(default_factory=dict)
     known: dict[tuple[int, int], tuple[str | None, str | None]] = field(default_factory=dict)
+    # private chats: the languages questions were written in (someone who chose no language
+    # is answered in the question's, and so are the buttons under that answer)
+    asked_in: dict[int, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         dispatcher = self.tg.dispatcher
@@ -595,6 +598,9 @@ class Fuzzer:
             raise AssertionError(f"the error handler fired ({where}) for {description}:\n"
                                  + "".join(traceback.format_exception(exc)))
         after = await self._locales(user, chat)
+        if kind in ("message", "edit") and chat > 0:
+            await self._note_question_language(user, chat, text)
+        after |= self.asked_in.get(chat, set())
         for call in api.calls[first_call:]:
             self._check_call(call, chat, before | after, description)
 
@@ -610,6 +616,19 @@ class Fuzzer:
             data["entities"] = [{"type": "bot_command", "offset": 0,
                                  "length": len(text.split(maxsplit=1)[0])}]
         await self.tg.feed({"edited_message": data})
+
+    async def _note_question_language(self, user: LocalUser, chat: int, text: str) -> None:
+        """The language a private question is answered in when its asker chose none."""
+        from handlers.practices import _catalogue_index
+
+        question = text.partition(" ")[2] if text.lower().startswith("/ask") else text
+        if not question.strip() or question.startswith("/") \
+                or self.known.get((user.id, chat), (None, None))[0] is not None:
+            return
+        index = await _catalogue_index(self.tg.dispatcher["settings"])
+        if index is not None:
+            reader = pick_locale(None, user.language_code, None)
+            self.asked_in.setdefault(chat, set()).add(index.written_in(question, reader))
 
     async def _locales(self, user: LocalUser, chat: int) -> set[str]:
         """The languages this user may be answered in after the update, as the database and the

@@ -166,6 +166,9 @@ async def test_the_fallback_language_is_announced_where_a_translation_is_missing
     settings.catalogue_dirs_value = str(operator)
     user = _user(2002, "Neema", lang)
     chat = tg.private_chat(user)
+    # chosen, not only the app's: an English question would otherwise be answered in English
+    await tg.send(user, chat, "/language")
+    await tg.press(user, tg.last_bot_message(chat), language)
     await tg.send(user, chat, f"/ask {POLICE_QUESTION}")
     card = tg.last_bot_message(chat)
     assert card.text.startswith(f"<b>2.8.d</b> · <b>{_title('2.8.d', lang)}</b>")
@@ -361,8 +364,9 @@ async def test_old_answers_expire(tg, amani):
         await tg.send(amani, chat, f"/ask {GOVERNOR_QUESTION}")
     await tg.press(amani, first, "Other matches")
     assert _alert(tg)["text"] == INVALID
-    await tg.press(amani, tg.last_bot_message(chat), "Other matches")
-    assert tg.last_text(chat).startswith("Matches for your question:")
+    # the governor's question is French, asked from an English app: answered in French
+    await tg.press(amani, tg.last_bot_message(chat), translate("Other matches", "fr"))
+    assert tg.last_text(chat).startswith(translate("Matches for your question:", "fr"))
 
 
 async def test_help_lists_ask_and_practices(tg, amani, group_chat):
@@ -416,3 +420,31 @@ async def test_a_broken_catalogue_is_explained(tg, settings, tmp_path, amani):
     assert tg.last_text(chat) == expected
     await tg.press_data(amani, tg.last_bot_message(chat), "pb:top::0")
     assert (_alert(tg)["text"], _alert(tg)["show_alert"]) == (expected, True)
+
+
+SWAHILI_POLICE = "polisi wamewakamata waandamanaji karibu na mgodi, tufanye nini?"
+
+
+async def test_a_question_in_swahili_from_an_english_app_is_answered_in_swahili(tg):
+    """Telegram has no Swahili app: someone who chose no language and writes Swahili reads the
+    answer in Swahili, and the buttons under it keep to Swahili."""
+    user = _user(2003, "Bahati", "en")
+    chat = tg.private_chat(user)
+    await tg.send(user, chat, f"/ask {SWAHILI_POLICE}")
+    card = tg.last_bot_message(chat)
+    assert card.text.startswith(f"<b>2.8.d</b> · <b>{_title('2.8.d', 'sw')}</b>")
+    more = translate("More practices", "sw")
+    assert more in [b["text"] for b in card.buttons()]
+    await tg.press(user, card, more)
+    again = tg.last_bot_message(chat)
+    assert _title("2.8.d", "sw") in again.text
+    assert translate("More practices", "en") not in [b["text"] for b in again.buttons()]
+
+
+async def test_a_chosen_language_is_kept_whatever_the_question_is_written_in(tg):
+    user = _user(2004, "Amani", "sw")
+    chat = tg.private_chat(user)
+    await tg.send(user, chat, "/language")
+    await tg.press(user, tg.last_bot_message(chat), "English")
+    await tg.send(user, chat, f"/ask {SWAHILI_POLICE}")
+    assert tg.last_text(chat).startswith(f"<b>2.8.d</b> · <b>{_title('2.8.d', 'en')}</b>")
