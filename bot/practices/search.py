@@ -36,7 +36,7 @@ import pickle
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -142,7 +142,7 @@ DECISION = np.array([1.3153, 2.6734, 1.3627, 2.0741])
 DECISION_BIAS = -5.6636
 MIN_CONFIDENCE = 0.32
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
-RECENT_QUERIES = 32  # questions whose analysis is kept
+RECENT_QUERIES = 32  # questions whose analysis and scores are kept
 INDEX_FORMAT = 6  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
@@ -234,6 +234,16 @@ class PracticeHit:
     lang: str
     fallback: bool
     score: float
+
+
+def _kept(store: dict, key: Any, make: Callable[[], Any]) -> Any:
+    """`store[key]`, made by `make()` the first time; `store` keeps the last `RECENT_QUERIES`."""
+    found = store.get(key)
+    if found is None:
+        if len(store) >= RECENT_QUERIES:
+            store.pop(next(iter(store)))
+        found = store[key] = make()
+    return found
 
 
 @dataclass(frozen=True)
@@ -579,6 +589,7 @@ class PracticeIndex:
         self._synonyms = {code: self._synonym_table(code) for code in self._languages}
         self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
         self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
+        self._ranked: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None, str]] = {}
 
     @classmethod
     def saved_path(cls, catalogue: Catalogue, directory: Path | str) -> Path:
@@ -706,7 +717,14 @@ class PracticeIndex:
     def _rank(self, query: str, lang: str,
               limit: int) -> tuple[list[int], np.ndarray, np.ndarray | None, str]:
         """The best entries' rows, every entry's score, the decision's features, and the
-        language the question was scored in (`_asked_in`)."""
+        language the question was scored in (`_asked_in`). The last questions' scores are kept:
+        `/ask` asks `written_in` and then `search` for the same question."""
+        scores, features, asked_in = _kept(self._ranked, (query, lang),
+                                           lambda: self._score(query, lang))
+        order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 2)]]
+        return order, scores, features, asked_in
+
+    def _score(self, query: str, lang: str) -> tuple[np.ndarray, np.ndarray | None, str]:
         queries = self._queries(query, lang)
         per_term = {code: self._languages[code].entry_terms(q.terms())
                     for code, q in queries.items()}
@@ -716,10 +734,10 @@ class PracticeIndex:
             by_lang[code], covered[code] = self._language_scores(queries[code], per_term[code],
                                                                  code)
         asked_in, scores = self._asked_in(by_lang, lang)
-        order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 2)]]
-        features = (self._features(order, scores, queries, per_term, covered, asked_in)
-                    if order else None)
-        return order, scores, features, asked_in
+        best = [int(np.argmax(scores))] if len(scores) else []  # the first of the best
+        features = (self._features(best, scores, queries, per_term, covered, asked_in)
+                    if best else None)
+        return scores, features, asked_in
 
     def _asked_in(self, by_lang: Mapping[str, np.ndarray], lang: str) -> tuple[str, np.ndarray]:
         """The language to score the question in, and the scores: the user's own, unless the
@@ -796,13 +814,7 @@ class PracticeIndex:
     def _queries(self, query: str, lang: str) -> dict[str, _Query]:
         """The question seen through each language (the last questions' kept: an answer card
         ranks the points of several matches for the same question)."""
-        key = (query, lang)
-        found = self._recent.get(key)
-        if found is None:
-            if len(self._recent) >= RECENT_QUERIES:
-                self._recent.pop(next(iter(self._recent)))
-            found = self._recent[key] = self._analyse_query(query, lang)
-        return found
+        return _kept(self._recent, (query, lang), lambda: self._analyse_query(query, lang))
 
     def _analyse_query(self, query: str, lang: str) -> dict[str, _Query]:
         """The question seen through each language: weighted stems, misspellings resolved."""
