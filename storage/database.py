@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import sqlite_connection
@@ -160,21 +159,15 @@ _BUILT: dict[tuple[Callable[[ModuleType], Any], str], Any] = {}
 
 
 def per_dialect(connection: AsyncConnection, build: Callable[[ModuleType], T]) -> T:
-    """The statement `build(dialect module)` makes for the connection's dialect, built once per
-    dialect: building an INSERT ... ON CONFLICT costs more CPU than running it in a short
-    update. The statement must take its values as bound parameters, not inline."""
+    """The statement `build(dialect module)` makes for the connection's dialect (SQLite and
+    PostgreSQL spell INSERT ... ON CONFLICT alike, each in its own module), built once per
+    dialect: building it costs more CPU than running it in a short update. The statement must
+    take its values as bound parameters, not inline."""
     name = connection.dialect.name
     statement = _BUILT.get((build, name))
     if statement is None:
         statement = _BUILT[(build, name)] = build(sqlite if name == "sqlite" else postgresql)
     return statement
-
-
-def dialect_insert(connection: AsyncConnection, table: Table) -> Insert:
-    """INSERT for `table` in the connection's dialect, with its ON CONFLICT clauses (SQLite and
-    PostgreSQL spell them alike)."""
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table)
 
 
 # -- what one update's session has read already -------------------------------------------------

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.database import Database, dialect_insert, per_dialect
+from storage.database import Database, per_dialect
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
+_OUTBOX = OutboxMessage.__table__
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
@@ -36,10 +37,12 @@ async def enqueue(
     values = {"key": key, "kind": kind, "chat_id": chat_id, "due_at": due_at,
               "payload": payload or {}, "status": OutboxStatus.PENDING.value, "attempts": 0,
               "created_at": created_at if created_at is not None else utcnow()}
-    result = await connection.execute(
-        dialect_insert(connection, OutboxMessage.__table__).values(**values)
-        .on_conflict_do_nothing(index_elements=["key"]))
+    result = await connection.execute(per_dialect(connection, _enqueue), values)
     return result.rowcount == 1
+
+
+def _enqueue(dialect):
+    return dialect.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"])
 
 
 async def enqueue_or_revive(session: AsyncSession, rows: list[dict]) -> int:
@@ -59,18 +62,17 @@ async def enqueue_or_revive(session: AsyncSession, rows: list[dict]) -> int:
 
 def _enqueue_or_revive(dialect):
     """Built once per dialect (see `storage.database.per_dialect`): an RSVP press runs it."""
-    table = OutboxMessage.__table__
-    return dialect.insert(table).on_conflict_do_update(
+    return dialect.insert(_OUTBOX).on_conflict_do_update(
         index_elements=["key"], set_={"status": OutboxStatus.PENDING.value},
-        where=table.c.status == OutboxStatus.CANCELLED.value,
-    ).returning(table.c.id)
+        where=_OUTBOX.c.status == OutboxStatus.CANCELLED.value,
+    ).returning(_OUTBOX.c.id)
 
 
 _CANCEL_KEYS = (
-    update(OutboxMessage.__table__)
-    .where(OutboxMessage.__table__.c.key.in_(bindparam("keys", expanding=True)),
-           OutboxMessage.__table__.c.status == OutboxStatus.PENDING.value,
-           OutboxMessage.__table__.c.due_at > bindparam("due_after"))
+    update(_OUTBOX)
+    .where(_OUTBOX.c.key.in_(bindparam("keys", expanding=True)),
+           _OUTBOX.c.status == OutboxStatus.PENDING.value,
+           _OUTBOX.c.due_at > bindparam("due_after"))
     .values(status=OutboxStatus.CANCELLED.value))
 
 
@@ -100,7 +102,7 @@ async def enqueue_many(session: AsyncSession, rows: list[dict]) -> int:
         try:
             async with session.begin_nested():
                 connection = await session.connection()
-                await connection.execute(insert(OutboxMessage.__table__), fresh)
+                await connection.execute(insert(_OUTBOX), fresh)
             added += len(fresh)
         except IntegrityError:
             for row in fresh:

@@ -213,9 +213,9 @@ _MEETING_WITH_EXCEPTIONS = (
     .where(Meeting.id == bindparam("meeting_id")))
 _EXCEPTIONS_OF = select(MeetingException).where(
     col(MeetingException.meeting_id).in_(bindparam("meeting_ids", expanding=True)))
-_GROUP_MEETINGS = select(Meeting).where(Meeting.group_id == bindparam("group_id"))
-_GROUP_MEETINGS_HELD = _GROUP_MEETINGS.where(Meeting.cancelled_at.is_(None)).order_by(Meeting.id)
-_GROUP_MEETINGS = _GROUP_MEETINGS.order_by(Meeting.id)
+_OF_GROUP = select(Meeting).where(Meeting.group_id == bindparam("group_id"))
+_GROUP_MEETINGS = _OF_GROUP.order_by(Meeting.id)
+_GROUP_MEETINGS_HELD = _OF_GROUP.where(Meeting.cancelled_at.is_(None)).order_by(Meeting.id)
 _COUNTS = (
     select(Rsvp.meeting_id, Rsvp.occurrence, Rsvp.answer, func.count())
     .join(Person, Person.id == Rsvp.person_id)
