@@ -160,7 +160,9 @@ def _report_text(report: EvalReport) -> str:
         got = ", ".join(miss.got) or "nothing"
         where = _where(miss.case)
         if not miss.case.in_scope:
-            lines.append(f"  {where} [{miss.case.lang}] {miss.case.q!r}: out of scope, yet "
+            why = (f"only {', '.join(miss.case.unwritten)} (practices not written) answers it"
+                   if miss.case.unwritten else "out of scope")
+            lines.append(f"  {where} [{miss.case.lang}] {miss.case.q!r}: {why}, yet "
                          f"answered {got}")
             continue
         rank = f"rank {miss.rank}" if miss.rank else "not in top 3"

@@ -2,7 +2,8 @@
 
 An evaluation file is JSON Lines of {"q", "lang", "expect"}: the question, its language and the
 entry ids that answer it (any of them counts). `"expect": []` marks a question outside the
-catalogue's scope, which the search should decline to answer. For each language the report
+catalogue's scope, which the search should decline to answer; so is a question that only
+entries without written practices answer (`within_reach`). For each language the report
 gives top-1 and top-3 (an expected entry first, or among the first three, of the ranking) and
 how many questions the search declined (`confident`), and for out-of-scope questions how many
 it declined. The baseline is bm25s over the same entries' texts in every language, split into
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bm25s
@@ -37,6 +38,8 @@ class EvalCase:
     expect: tuple[str, ...]
     line: int = 0
     source: str = ""
+    # expected entries whose practices are not written (see `within_reach`)
+    unwritten: tuple[str, ...] = ()
 
     @property
     def in_scope(self) -> bool:
@@ -166,6 +169,22 @@ def _all_texts(entry: Entry) -> Iterable[str]:
             yield from values
 
 
+def within_reach(cases: Iterable[EvalCase], catalogue: Catalogue) -> list[EvalCase]:
+    """The cases as the catalogue can answer them. An entry whose practices are not written
+    (`has_practices: false`) answers no question, so it is taken out of `expect` (kept in
+    `unwritten`): a question that only such entries answer is out of the catalogue's reach, and,
+    like one out of its scope, the search should decline it."""
+    answering = {entry.id for entry in catalogue if entry.has_practices}
+    reached = []
+    for case in cases:
+        unwritten = tuple(e for e in case.expect if e not in answering)
+        if unwritten:
+            case = replace(case, expect=tuple(e for e in case.expect if e in answering),
+                           unwritten=unwritten)
+        reached.append(case)
+    return reached
+
+
 def _rank(got: Sequence[str], expect: Sequence[str]) -> int | None:
     return next((i + 1 for i, entry_id in enumerate(got) if entry_id in expect), None)
 
@@ -175,7 +194,7 @@ def evaluate(index: PracticeIndex, cases: Sequence[EvalCase],
     """Top-1, top-3 and abstention per language and out of scope, with every miss."""
     report = EvalReport({lang: Tally() for lang in LANGUAGES})
     baseline = baseline or PlainBm25(index.catalogue)
-    for case in cases:
+    for case in within_reach(cases, index.catalogue):
         results = index.search(case.q, case.lang, limit=3)
         got = tuple(result.id for result in results)
         declined = not confident(results)
@@ -216,7 +235,8 @@ def fit_decision(index: PracticeIndex, cases: Sequence[EvalCase], out_of_scope: 
     penalty), and the lowest threshold, on a grid of hundredths, that declines at least the
     share `out_of_scope` of the out-of-scope questions (the issue's target is 0.8: the margin is
     for questions unlike those fitted on), so that as few in-scope questions as possible are."""
-    rows = [(index.decision_features(case.q, case.lang), case.in_scope) for case in cases]
+    rows = [(index.decision_features(case.q, case.lang), case.in_scope)
+            for case in within_reach(cases, index.catalogue)]
     rows = [(features, inside) for features, inside in rows if features is not None]
     if not rows or all(inside for _, inside in rows) or not any(inside for _, inside in rows):
         raise ValueError("fitting the decision needs questions in and out of scope")

@@ -106,13 +106,14 @@ def test_eval_prints_accuracy_and_misses(capsys: pytest.CaptureFixture[str],
     assert code == 0
     assert "questions: 10" in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:6]}
-    assert rows["en"][:4] == ["4", "50.0%", "50.0%", "0.0%"]
+    # 1.2.d has no practices written: a question only it answers is out of the catalogue's
+    # reach, counted with those out of scope (the search should decline it)
+    assert rows["en"][:4] == ["2", "100.0%", "100.0%", "0.0%"]
     assert rows["fr"][:4] == ["2", "100.0%", "100.0%", "0.0%"]
-    assert "out of scope" in out and out.splitlines()[5].split()[-1] == "50.0%"
+    assert "out of scope" in out and out.splitlines()[5].split()[3:] == ["6", "33.3%"]
     assert "misses:" in out
-    assert ("questions.jsonl:3 [en] 'soldiers have no human rights training': expected 1.2.d"
-            in out)
-    assert "not in top 3" in out
+    assert ("questions.jsonl:3 [en] 'soldiers have no human rights training': only 1.2.d "
+            "(practices not written) answers it, yet answered 2.5.a" in out)
     assert "out of scope, yet answered 2.5.a" in out
 
 

