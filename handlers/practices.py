@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, F
@@ -44,6 +44,7 @@ from bot.practices.answers import (
     get_practice_index,
     matches_listing,
     no_match_text,
+    unwritten_match_text,
 )
 from bot.practices.catalogue import Catalogue, Entry
 from handlers.common import RouterTemplate, SmallIndex
@@ -222,6 +223,21 @@ def _question_error_text(code: str, private: bool) -> str:
 
 # -- questions -----------------------------------------------------------------------------------
 
+async def _decline(send: Callable[..., Awaitable[Message]], index: PracticeIndex, question: str,
+                   locale: str, asked: bool) -> None:
+    """Nothing written answers the question: say so, with browsing; when an entry whose practices
+    are not written is what it is about, name it and offer its summary."""
+    rows = [[_button(_("Browse"), BrowseCb(level="top", new=True))]]
+    unwritten = index.unwritten_match(question, locale)
+    if unwritten is None:
+        text = no_match_text(locale, asked=asked)
+    else:
+        text = unwritten_match_text(index.catalogue, unwritten, locale)
+        rows.insert(0, [_button(_("Read what it is about"),
+                                EntryCb(key=entry_key(unwritten)))])
+    await send(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
 async def _answer_question(message: Message, text: str | None, *, bot: Bot, settings: Settings,
                            locale: str, storage: BaseStorage, person: Person | None,
                            asked: bool = True) -> None:
@@ -248,9 +264,7 @@ async def _answer_question(message: Message, text: str | None, *, bot: Bot, sett
     with get_i18n().use_locale(written_in):
         card = answer_card(index.catalogue, matches[0], written_in) if matches else None
         if card is None:
-            browse = InlineKeyboardMarkup(inline_keyboard=[[
-                _button(_("Browse"), BrowseCb(level="top", new=True))]])
-            await send(no_match_text(written_in, asked=asked), reply_markup=browse)
+            await _decline(send, index, question, written_in, asked)
             return
         token = await _remember(storage, _answers_key(bot, message.chat.id), matches,
                                 written_in if written_in != locale else None)

@@ -535,6 +535,18 @@ def no_match_text(lang: str, *, asked: bool = True) -> str:
                      "what else I can do.", lang)
 
 
+def unwritten_match_text(catalogue: Catalogue, entry_id: str, lang: str) -> str:
+    """A declined question that an entry without written practices is about
+    (`PracticeIndex.unwritten_match`): names that entry, whose summary can be read, beside
+    browsing and the secretariat."""
+    title = localize(catalogue[entry_id].title, lang).text
+    return translate("Nothing written in the good-practice catalogue answers that question yet. "
+                     "The toolkit covers it under “{title}”, whose good practices are not yet "
+                     "written here: you can read what it is about, browse the catalogue with "
+                     "/practices, or ask your working group's secretariat.",
+                     lang).format(title=escape(title))
+
+
 def matches_listing(catalogue: Catalogue, matches: Sequence[Match], lang: str) -> Listing:
     """The matches of a question as a numbered list; choices are ranks ('0', '1', ...)."""
     lines = [translate("Matches for your question:", lang)]

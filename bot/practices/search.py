@@ -589,7 +589,8 @@ class PracticeIndex:
         self._synonyms = {code: self._synonym_table(code) for code in self._languages}
         self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
         self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
-        self._ranked: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None, str]] = {}
+        self._ranked: dict[tuple[str, str],
+                           tuple[np.ndarray, np.ndarray | None, str, str | None]] = {}
 
     @classmethod
     def saved_path(cls, catalogue: Catalogue, directory: Path | str) -> Path:
@@ -719,12 +720,22 @@ class PracticeIndex:
         """The best entries' rows, every entry's score, the decision's features, and the
         language the question was scored in (`_asked_in`). The last questions' scores are kept:
         `/ask` asks `written_in` and then `search` for the same question."""
-        scores, features, asked_in = _kept(self._ranked, (query, lang),
-                                           lambda: self._score(query, lang))
+        scores, features, asked_in, _ = self._scored(query, lang)
         order = [int(row) for row in np.argsort(-scores, kind="stable")[:max(limit, 2)]]
         return order, scores, features, asked_in
 
-    def _score(self, query: str, lang: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    def _scored(self, query: str,
+                lang: str) -> tuple[np.ndarray, np.ndarray | None, str, str | None]:
+        return _kept(self._ranked, (query, lang), lambda: self._score(query, lang))
+
+    def unwritten_match(self, query: str, lang: str = BASE_LANGUAGE) -> str | None:
+        """The entry without written practices (`has_practices: false`) that the question is
+        about, if any: one that would have come first, with the confidence of an answer. Such
+        an entry answers no question; a declined question can still be pointed to it."""
+        return self._scored(query, self._language(lang))[3]
+
+    def _score(self, query: str,
+               lang: str) -> tuple[np.ndarray, np.ndarray | None, str, str | None]:
         queries = self._queries(query, lang)
         per_term = {code: self._languages[code].entry_terms(q.terms())
                     for code, q in queries.items()}
@@ -737,7 +748,15 @@ class PracticeIndex:
         best = [int(np.argmax(scores))] if len(scores) else []  # the first of the best
         features = (self._features(best, scores, queries, per_term, covered, asked_in)
                     if best else None)
-        return scores, features, asked_in
+        unwritten = None
+        if best and not self._answering.all():
+            every = self._mix(by_lang, asked_in)  # the entries without practices too
+            row = int(np.argmax(np.where(self._answering, -1.0, every)))
+            if every[row] > max(float(scores[best[0]]), 0.0) and self._confidence(
+                    self._features([row], every, queries, per_term, covered, asked_in)
+            ) >= MIN_CONFIDENCE:
+                unwritten = self._entries[row].id
+        return scores, features, asked_in, unwritten
 
     def _asked_in(self, by_lang: Mapping[str, np.ndarray], lang: str) -> tuple[str, np.ndarray]:
         """The language to score the question in, and the scores: the user's own, unless the

@@ -151,6 +151,28 @@ async def test_questions_outside_the_catalogue_are_declined(tg, amani):
     assert tg.last_text(chat).startswith("Nothing in the good-practice catalogue answers")
 
 
+async def test_a_declined_question_about_an_entry_without_practices_is_pointed_to_it(tg, amani):
+    chat = tg.private_chat(amani)
+    await tg.send(amani, chat, "/ask artisanal miners dig for gold on our concession every night")
+    assert tg.last_text(chat) == (
+        "Nothing written in the good-practice catalogue answers that question yet. The toolkit "
+        f"covers it under “{_title('asm')}”, whose good practices are not yet written here: you "
+        "can read what it is about, browse the catalogue with /practices, or ask your working "
+        "group's secretariat.")
+    assert _labels(tg.last_bot_message(chat)) == ["Read what it is about", "Browse"]
+    await tg.press(amani, tg.last_bot_message(chat), "Read what it is about")
+    card = tg.last_text(chat)
+    assert _title("asm") in card
+    assert "The good practices for this challenge are not yet written in this catalogue." in card
+    marie = _user(2003, "Marie", "fr")
+    await tg.send(marie, tg.private_chat(marie),
+                  "des orpailleurs creusent chaque nuit dans notre concession, que faire")
+    assert tg.last_text(marie.id).startswith(
+        "Rien de ce qui est rédigé dans le catalogue des bonnes pratiques ne répond encore")
+    assert f"« {_title('asm', 'fr')} »" in tg.last_text(marie.id)
+    assert _labels(tg.last_bot_message(marie.id)) == ["Lire de quoi il s'agit", "Parcourir"]
+
+
 @pytest.mark.parametrize(("lang", "language", "shown"), [("sw", "Kiswahili", "English"),
                                                          ("ln", "Lingála", "Français")])
 async def test_the_fallback_language_is_announced_where_a_translation_is_missing(

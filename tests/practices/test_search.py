@@ -288,6 +288,22 @@ def test_unknown_language_is_treated_as_english(index: PracticeIndex) -> None:
     assert _top(index, "polisi", "sw-TZ", 3) == _top(index, "polisi", "sw", 3)
 
 
+@pytest.mark.parametrize(("query", "lang", "about", "answered"), [
+    ("artisanal miners dig for gold on our concession every night", "en", "asm", False),
+    ("des orpailleurs creusent chaque nuit dans notre concession, que faire", "fr", "asm", False),
+    ("ba creuseurs bazali kotimola wolo na concession na biso", "ln", "asm", False),
+    ("which environmental permit do we need for the tailings dam?", "en", None, False),
+    ("what should we do if the mining police arrest protesters?", "en", None, True),  # 2.8.d
+])
+def test_the_entry_without_practices_a_question_is_about(index: PracticeIndex, query: str,
+                                                          lang: str, about: str | None,
+                                                          answered: bool) -> None:
+    # such an entry answers nothing (the question is declined) but the question can be
+    # pointed to it
+    assert index.unwritten_match(query, lang) == about
+    assert confident(index.search(query, lang)) is answered
+
+
 def test_default_index_is_built_once() -> None:
     assert default_index() is default_index()
     assert search("soldiers training human rights", "en")[0].id == "2.5.a"
