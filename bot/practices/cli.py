@@ -23,6 +23,7 @@ from bot.practices.catalogue import (
     errors,
     load,
     load_with_issues,
+    localize,
 )
 from bot.practices.evaluation import EvalCase, EvalReport, Tally, evaluate, load_eval_cases
 from bot.practices.search import PracticeIndex, SearchResult
@@ -130,11 +131,16 @@ def run_search(args: argparse.Namespace, settings: object | None = None) -> int:
         return EXIT_INPUT
     question = " ".join(args.question)
     # The same decision as /ask: nothing (an empty list) when the catalogue does not answer.
-    results = PracticeIndex(catalogue).answer(question, args.lang, limit=args.limit)
+    index = PracticeIndex(catalogue)
+    results = index.answer(question, args.lang, limit=args.limit)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
-    else:
-        print(_render(results))
+        return EXIT_OK
+    print(_render(results))
+    unwritten = None if results else index.unwritten_match(question, args.lang)
+    if unwritten is not None:
+        title = localize(catalogue[unwritten].title, args.lang).text
+        print(f"It is about [{unwritten}] {title}, whose practices are not written yet.")
     return EXIT_OK
 
 

@@ -84,6 +84,16 @@ def test_search_without_match(capsys: pytest.CaptureFixture[str], question: str)
         "No challenge in the catalogue answers this question.\n")
 
 
+def test_search_names_the_unwritten_entry_a_declined_question_is_about(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    question = "des orpailleurs creusent chaque nuit dans notre concession, que faire"
+    assert _run(capsys, "practices", "search", question, "--lang", "fr", "--json")[1] == "[]\n"
+    assert _run(capsys, "practices", "search", question, "--lang", "fr")[1] == (
+        "No challenge in the catalogue answers this question.\n"
+        "It is about [asm] Les mineurs artisanaux et à petite échelle sur une grande mine ou à "
+        "proximité, whose practices are not written yet.\n")
+
+
 def test_search_uses_operator_directories(capsys: pytest.CaptureFixture[str],
                                           tmp_path: Path) -> None:
     directory = _operator_dir(tmp_path, "Our local wording of 2.8.d")
