@@ -41,9 +41,6 @@ def test_evaluation_set_is_large_and_multilingual() -> None:
     assert all(set(case.expect) <= known for case in cases)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "complete catalogue (47 entries): top-1 74.6%, top-3 100% on the 59 questions whose entries "
-    "have practices (README claims 85.9% / 90.6% for the 12-entry catalogue)"))
 def test_accuracy_on_the_evaluation_set(index: PracticeIndex) -> None:
     # Questions about entries whose practices are not written yet are answered by none.
     answering = {e.id for e in index.catalogue if e.has_practices}
