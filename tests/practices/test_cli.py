@@ -141,9 +141,6 @@ def test_eval_default_language_and_json(capsys: pytest.CaptureFixture[str],
                                               "baseline_top1", "baseline_top3"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "complete catalogue (47 entries): top-1 68.8%, top-3 92.2% on the 64 questions "
-    "(README claims 85.9% / 90.6% for the 12-entry catalogue)"))
 def test_eval_on_the_project_set(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "practices", "eval", str(EVAL_FILE), "--json")
     report = json.loads(out)
