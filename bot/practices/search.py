@@ -345,9 +345,18 @@ class _Bm25:
         return self.model is not None and bool(term) and term in self.model.vocab_dict
 
     def term_scores(self, term: str) -> np.ndarray | None:
-        if self.model is None or term not in self.model.vocab_dict:
+        """The term's BM25 score in every document (bm25s's `get_scores_from_ids` for one term,
+        which sums its postings with `np.add.at`: a term's postings name each document once, so
+        they are simply written in, several times faster at 2,000 entries)."""
+        hit = self.postings(term)
+        if hit is None:
             return None
-        return self.model.get_scores_from_ids([self.model.vocab_dict[term]])
+        scores = np.zeros(self.size, dtype=hit[1].dtype)
+        scores[hit[0]] = hit[1]
+        assert self.model is not None
+        if self.model.nonoccurrence_array is not None:  # BM25L and BM25+ only
+            scores += self.model.nonoccurrence_array[self.model.vocab_dict[term]]
+        return scores
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The documents holding the term and its BM25 score in each (sparse)."""
@@ -478,14 +487,20 @@ class _LanguageIndex:
             values.append(weight * scores)
         if not docs:
             return best, covered
+        # only the fields the question touches are scored (at 2,000 entries, tens of
+        # thousands of fields would be otherwise)
         ids = np.concatenate(docs)
         total = self.fields.size
-        score = np.bincount(ids, weights=np.concatenate(values), minlength=total)
-        cover = np.minimum(np.bincount(ids, minlength=total) / self.field_sizes, 1.0)
-        # the best field of each entry: its fields are consecutive, from `field_starts` on
-        best[self.field_entries] = np.maximum.reduceat(score * cover ** FIELD_COVER,
-                                                       self.field_starts)
-        covered[self.field_entries] = np.maximum.reduceat(cover, self.field_starts)
+        count = np.bincount(ids, minlength=total)
+        fields = np.flatnonzero(count)
+        score = np.bincount(ids, weights=np.concatenate(values), minlength=total)[fields]
+        cover = np.minimum(count[fields] / self.field_sizes[fields], 1.0)
+        # the best field of each entry: an entry's fields are consecutive, so the touched
+        # fields' entries come sorted, in runs
+        rows = self.field_rows[fields]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        best[rows[starts]] = np.maximum.reduceat(score * cover ** FIELD_COVER, starts)
+        covered[rows[starts]] = np.maximum.reduceat(cover, starts)
         return best, covered
 
     def group_scores(self, query: _Query) -> np.ndarray:
