@@ -135,7 +135,7 @@ def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> 
               for a, b in itertools.combinations([c for c in cases if c.lang == lang], 2)][::5]
     assert len(joined) >= 50
     declined = sum(not confident(index.search(q, lang)) for q, lang in joined)
-    assert declined / len(joined) >= 0.85
+    assert declined / len(joined) >= 0.92  # measured 92.6%
 
 
 def test_questions_that_go_on_about_other_things_are_still_answered(
