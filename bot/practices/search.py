@@ -478,11 +478,11 @@ class _LanguageIndex:
             if len(parts) == 1:
                 ids, scores = parts[0]
             else:  # a word counts once per field: its own score or its best synonym's
-                ids = np.concatenate([p[0] for p in parts])
-                scores = np.concatenate([p[1] for p in parts])
-                order = np.lexsort((-scores, ids))
-                ids, first = np.unique(ids[order], return_index=True)
-                scores = scores[order][first]
+                dense = np.zeros(self.fields.size, dtype=np.float32)
+                for part_ids, part_scores in parts:  # a part names each field once
+                    dense[part_ids] = np.maximum(dense[part_ids], part_scores)
+                ids = np.flatnonzero(dense)
+                scores = dense[ids]
             docs.append(ids)
             values.append(weight * scores)
         if not docs:
