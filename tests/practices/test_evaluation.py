@@ -16,10 +16,12 @@ from bot.practices.evaluation import EvalReport, evaluate, fit_decision, load_ev
 from bot.practices.search import PracticeIndex, confident
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-# the third: questions outside the scope that look close to it (taxes, permits, payroll,
-# visas...), written to calibrate declining
+# the third and fourth: questions outside the scope that look close to it (taxes, permits,
+# payroll, visas...; land titles, mobile money, power cuts...), written to calibrate declining
 OUT_OF_SCOPE_FILE = DATA / "practice_dev_oos.jsonl"
-DEV_FILES = (DATA / "practice_dev.jsonl", DATA / "practice_dev2.jsonl", OUT_OF_SCOPE_FILE)
+OUT_OF_SCOPE_FILE_2 = DATA / "practice_dev_oos2.jsonl"
+DEV_FILES = (DATA / "practice_dev.jsonl", DATA / "practice_dev2.jsonl", OUT_OF_SCOPE_FILE,
+             OUT_OF_SCOPE_FILE_2)
 CHECK_FILE = DATA / "practice_dev3.jsonl"  # written fresh, never tuned on
 HELD_OUT_FILES = tuple(sorted((DATA / "practice_eval").glob("*.jsonl")))
 # written later, the same way, by people who read only the entries' texts (not their example
@@ -120,10 +122,12 @@ def test_check_set(check: EvalReport) -> None:
 
 
 def test_questions_outside_the_scope_that_look_close_are_declined(index: PracticeIndex) -> None:
-    report = _report(index, (OUT_OF_SCOPE_FILE,))
-    assert report.out_of_scope.total >= 100 and not report.in_scope.total
-    assert {case.lang for case in load_eval_cases(OUT_OF_SCOPE_FILE)} == set(LANGUAGES)
-    assert _oos_declined(report) >= 0.87
+    for path in (OUT_OF_SCOPE_FILE, OUT_OF_SCOPE_FILE_2):
+        report = _report(index, (path,))
+        assert report.out_of_scope.total >= 100 and not report.in_scope.total
+        assert {case.lang for case in load_eval_cases(path)} == set(LANGUAGES)
+        # 88.3% and 92.0% (84.0% of the second before the decision was fitted on it)
+        assert _oos_declined(report) >= 0.88, path.name
 
 
 def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> None:
@@ -135,13 +139,13 @@ def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> 
               for a, b in itertools.combinations([c for c in cases if c.lang == lang], 2)][::5]
     assert len(joined) >= 50
     declined = sum(not confident(index.search(q, lang)) for q, lang in joined)
-    assert declined / len(joined) >= 0.91  # measured 91.6%
+    assert declined / len(joined) >= 0.93  # measured 93.7%
 
 
 def test_questions_that_go_on_about_other_things_are_still_answered(
         index: PracticeIndex) -> None:
     # each in-scope question followed by an out-of-scope one of its language: a long question
-    # telling its story around what it asks (on the development sets: 81.5% answered, 97.1%
+    # telling its story around what it asks (on the development sets: 77.9% answered, 96.8%
     # with the expected entry in the first three; 90.6% answered before the decision was
     # calibrated on out-of-scope questions that look close to the catalogue)
     cases = [case for path in DEV_FILES for case in load_eval_cases(path)]
@@ -154,22 +158,22 @@ def test_questions_that_go_on_about_other_things_are_still_answered(
             total += 1
             answered += confident(results)
             found += any(result.id in case.expect for result in results)
-    assert answered / total >= 0.81
-    assert found / total >= 0.97
+    assert answered / total >= 0.77
+    assert found / total >= 0.96
 
 
 def test_held_out_set(held_out: EvalReport) -> None:
     assert held_out.top1_accuracy >= 0.78
     assert held_out.top3_accuracy >= 0.93
-    assert _declined(held_out) <= 0.1
-    assert _oos_declined(held_out) >= 0.75
+    assert _declined(held_out) <= 0.14
+    assert _oos_declined(held_out) >= 0.85
     assert held_out.in_scope.top1 > held_out.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "held-out set: top-1 78.2%, top-3 93.3% (73.7-82.1% top-1 in every language), 9.3% of "
+    "held-out set: top-1 78.2%, top-3 93.3% (73.7-82.1% top-1 in every language), 14.0% of "
     "in-scope questions declined; out of scope (and out of reach: only an entry without "
-    "written practices answers) 75.6% declined"))
+    "written practices answers) 85.4% declined"))
 def test_held_out_targets(held_out: EvalReport) -> None:
     for lang, tally in held_out.languages.items():
         assert tally.share(tally.top1) >= 0.85, lang
@@ -205,16 +209,16 @@ def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex
 def test_blind_sets(blind: EvalReport, blind_3: EvalReport) -> None:
     assert blind.top1_accuracy >= 0.92 and blind_3.top1_accuracy >= 0.88
     assert blind.top3_accuracy >= 0.98 and blind_3.top3_accuracy >= 0.96
-    assert _declined(blind) <= 0.03 and _declined(blind_3) <= 0.04
-    assert _oos_declined(blind) >= 0.76 and _oos_declined(blind_3) >= 0.76
+    assert _declined(blind) <= 0.04 and _declined(blind_3) <= 0.05
+    assert _oos_declined(blind) >= 0.83 and _oos_declined(blind_3) >= 0.76
     for report in (blind, blind_3):
         assert report.in_scope.top1 > report.in_scope.baseline_top1
 
 
 @pytest.mark.xfail(strict=True, reason=(
     "third blind set: top-1 88.1% (en 91.9, fr 97.3, es 83.8, sw 89.2, ln 78.4%), top-3 96.2% "
-    "(ln 89.2%), 3.2% of in-scope questions declined, 76.7% of out-of-scope ones; second "
-    "blind set: top-1 86.5-97.3% in every language, top-3 fr 94.6%, 2.2% and 76.7%"))
+    "(ln 89.2%), 4.9% of in-scope questions declined, 76.7% of out-of-scope ones; second "
+    "blind set: top-1 86.5-97.3% in every language, top-3 fr 94.6%, 3.2% and 83.3%"))
 def test_blind_targets(blind: EvalReport, blind_3: EvalReport) -> None:
     for report in (blind, blind_3):
         for lang, tally in report.languages.items():
