@@ -54,7 +54,7 @@ from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.index_file import EXIT_CATALOGUE, EXIT_UNSAVED, prepare_in_child
 from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.response_types import keep_response_types
-from bot.router_doors import skip_foreign_routers
+from bot.router_doors import index_handlers
 from bot.services import actions, agenda, cochairs, monthly
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
@@ -155,7 +155,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ContextMiddleware(database, i18n))
     dispatcher.include_router(build_router())
     dispatcher.errors.register(on_error)
-    skip_foreign_routers(dispatcher)
+    index_handlers(dispatcher)
     inline_sync_filters(dispatcher)
     return dispatcher
 
