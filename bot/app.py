@@ -12,7 +12,6 @@ from functools import partial
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import FilterObject
@@ -61,6 +60,7 @@ from bot.services.report_crypto import ReportKeyError, get_cipher, key_configure
 from bot.services.reports import Counters, foreign_key_ids
 from bot.services.reports import register_jobs as register_report_jobs
 from bot.services.updates import prune_handled
+from bot.unread_answers import BotSession
 from bot.web import WebServer, internal_web_app, webhook_web_app
 from handlers import build_router
 from handlers.commands import menu
@@ -297,7 +297,7 @@ async def outbox_metrics(database: Database, now: datetime) -> None:
 
 
 def make_bot(token: str, api_url: str | None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
+    session = BotSession(api=TelegramAPIServer.from_base(api_url)) if api_url else BotSession()
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ApiCallCounter())
     keep_response_types(bot.session)
