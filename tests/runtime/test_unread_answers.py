@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.app import make_bot
 from bot.local_api import LOCAL_TOKEN, LocalBotAPI
-from bot.unread_answers import BotSession, unread
+from bot.unread_answers import BotSession, sent_message_id, unread
 
 MESSAGE = {"message_id": 7, "date": 1_700_000_000, "chat": {"id": 5, "type": "private"},
            "text": "hello"}
@@ -38,7 +38,7 @@ def parsed(monkeypatch) -> list[str]:
     return seen
 
 
-async def _exercise(bot: Bot, parsed: list[str], chat_id: int, missing_chat: int) -> None:
+async def _exercise(bot: Bot, parsed: list[str], chat_id: int, missing_chat: int) -> int:
     assert await unread(SendMessage(chat_id=chat_id, text="hello").as_(bot)) is None
     assert parsed == []
     sent = await bot.send_message(chat_id, "hello")  # read: parsed as always
@@ -47,14 +47,19 @@ async def _exercise(bot: Bot, parsed: list[str], chat_id: int, missing_chat: int
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await unread(SendMessage(chat_id=missing_chat, text="hello").as_(bot))
     assert parsed == ["sendMessage", "sendMessage"]  # an error is parsed and raised as before
+    message_id = await sent_message_id(SendMessage(chat_id=chat_id, text="hello").as_(bot))
+    assert type(message_id) is int and message_id >= sent.message_id
+    assert parsed == ["sendMessage", "sendMessage"]  # only the id was read
+    return message_id
 
 
 async def test_the_local_api_skips_the_parsing_of_unread_answers(parsed):
     api = LocalBotAPI()
     api.chats[5] = {"id": 5, "type": "private", "first_name": "A"}
     bot = Bot(LOCAL_TOKEN, session=api)
-    await _exercise(bot, parsed, 5, 6)
-    assert [c.method for c in api.calls] == ["sendMessage"] * 3  # the calls were all made
+    last = await _exercise(bot, parsed, 5, 6)
+    assert [c.method for c in api.calls] == ["sendMessage"] * 4  # the calls were all made
+    assert last == max(n for (_chat, n) in api.messages) == 3  # the last one's id
 
 
 async def test_the_production_session_skips_the_parsing_of_unread_answers(parsed):
@@ -82,10 +87,10 @@ async def test_the_production_session_skips_the_parsing_of_unread_answers(parsed
     bot = make_bot(LOCAL_TOKEN, f"http://127.0.0.1:{port}")
     try:
         assert isinstance(bot.session, BotSession)
-        await _exercise(bot, parsed, 5, 6)
+        assert await _exercise(bot, parsed, 5, 6) == MESSAGE["message_id"]
         with pytest.raises(TelegramRetryAfter):
             await unread(SendMessage(chat_id=9, text="hello").as_(bot))
-        assert requests == ["sendMessage"] * 4
+        assert requests == ["sendMessage"] * 5
     finally:
         await bot.session.close()
         await runner.cleanup()
