@@ -17,8 +17,10 @@ one that matched, and every router it entered cost its middleware wrapping and r
 - `DoorRouter`, the parent of the feature routers, checks their doors itself: it does not enter a
   router (no sub-routers, no outer middleware on that observer) that has no handler for the
   update (aiogram would enter it, wrap its middlewares and run its root filters, only to find
-  no handler there). Its walk is aiogram's `Router._propagate_event` (3.31) with that one check
-  added.
+  no handler there). Which doors are closed depends only on what the doors' indexes read of the
+  update, so it is worked out once for each such reading. Its walk is aiogram's
+  `Router._propagate_event` (3.31) with that one check added.
+- Everything is indexed once the handlers are registered (`bot.app.build_dispatcher`).
 
 tests/runtime/test_router_doors.py fails when aiogram's walk or trigger changes, and checks on
 every handler that the index keeps whatever its filters take.
@@ -119,8 +121,9 @@ class HandlerIndex:
         """Whether any handler requires something (otherwise every handler is always tried)."""
         return any(n != _Needs() for n in self.needs)
 
-    def candidates(self, event: TelegramObject, raw_state: str | None
-                   ) -> tuple[HandlerObject, ...]:
+    def key(self, event: TelegramObject, raw_state: str | None) -> tuple:
+        """What the handlers' requirements read of the update: its command, its button's prefix
+        and its state, each only as far as some handler names it (otherwise `_OTHER`)."""
         command: Any = _OTHER
         if self.names:  # as Command.extract_command reads it
             words = (getattr(event, "text", None) or getattr(event, "caption", None) or ""
@@ -136,6 +139,11 @@ class HandlerIndex:
                 prefix = data.partition(separator)[0]
                 buttons[separator] = prefix if prefix in prefixes else _OTHER
         state = raw_state if raw_state in self.states else _OTHER
+        return (command, buttons, state)
+
+    def candidates(self, event: TelegramObject, raw_state: str | None
+                   ) -> tuple[HandlerObject, ...]:
+        command, buttons, state = self.key(event, raw_state)
         key = (command, *buttons.values(), state)
         found = self._found.get(key)
         if found is None:
@@ -183,6 +191,25 @@ class DoorRouter(Router):
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.doors: dict[int, dict[str, Door]] = {}  # id(sub-router) -> update type -> door
+        # Per update type, the index of all the handlers behind doors: what it reads of an
+        # update decides which doors open, so the closed ones are worked out once per reading.
+        self.doorways: dict[str, HandlerIndex] = {}
+        self._closed: dict[tuple, frozenset[int]] = {}
+
+    def closed_doors(self, update_type: str, event: TelegramObject, data: dict[str, Any]
+                     ) -> frozenset[int]:
+        """The ids of the sub-routers whose door refuses the update."""
+        doorway = self.doorways.get(update_type)
+        if doorway is None:
+            return frozenset()
+        command, buttons, state = doorway.key(event, data.get("raw_state"))
+        key = (update_type, command, *buttons.values(), state)
+        closed = self._closed.get(key)
+        if closed is None:
+            closed = self._closed[key] = frozenset(
+                router for router, doors in self.doors.items()
+                if update_type in doors and not doors[update_type].opens(event, data))
+        return closed
 
     async def _propagate_event(
         self,
@@ -204,9 +231,9 @@ class DoorRouter(Router):
             if response is not UNHANDLED:
                 return response
 
+        closed_doors = self.closed_doors(update_type, event, kwargs)
         for router in self.sub_routers:
-            door = self.doors.get(id(router), {}).get(update_type)
-            if door is not None and not door.opens(event, kwargs):
+            if id(router) in closed_doors:
                 continue
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
@@ -232,4 +259,7 @@ def index_handlers(router: Router) -> int:
             if isinstance(parent, DoorRouter) and not each.sub_routers \
                     and not observer.outer_middleware:
                 parent.doors.setdefault(id(each), {})[update_type] = Door(index)
+                behind = parent.doorways.get(update_type)
+                parent.doorways[update_type] = HandlerIndex(
+                    [*(behind.handlers if behind else ()), *observer.handlers])
     return count

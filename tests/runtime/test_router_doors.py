@@ -183,3 +183,19 @@ def test_the_indexed_trigger_is_aiograms_trigger_over_the_indexed_handlers():
     ours = [s for s in _body(indexed_trigger, self_name="observer")
             if not s.startswith("if index.count")]
     assert ours == theirs
+
+
+async def test_the_closed_doors_are_those_whose_router_has_no_handler(settings, database):
+    """The doors closed for an update, worked out once per reading of it, are those of the
+    routers that have no handler for it."""
+    dispatcher = build_dispatcher(settings, database, get_i18n(), Ticker(30))
+    root = next(r for r in dispatcher.chain_tail if isinstance(r, DoorRouter))
+    events, states = _corpus(dispatcher)
+    for name, state in itertools.product(("message", "callback_query"), states):
+        for event in events[name]:
+            data = {"raw_state": state}
+            expected = {id(r) for r in root.sub_routers
+                        if name in root.doors.get(id(r), {})
+                        and not r.observers[name].trigger.args[1].candidates(event, state)}
+            assert root.closed_doors(name, event, data) == expected, (event, state)
+            assert root.closed_doors(name, event, data) == expected  # as kept
