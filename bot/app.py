@@ -12,7 +12,6 @@ from functools import partial
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import FilterObject
@@ -54,13 +53,14 @@ from bot.middleware import ApiCallCounter, ContextMiddleware, UpdateTracker
 from bot.practices.index_file import EXIT_CATALOGUE, EXIT_UNSAVED, prepare_in_child
 from bot.rate_limits import MemoryCounters, RedisCounters
 from bot.response_types import keep_response_types
-from bot.router_doors import skip_foreign_routers
+from bot.router_doors import index_handlers
 from bot.services import actions, agenda, cochairs, monthly
 from bot.services.reminders import register_jobs as register_reminder_jobs
 from bot.services.report_crypto import ReportKeyError, get_cipher, key_configured
 from bot.services.reports import Counters, foreign_key_ids
 from bot.services.reports import register_jobs as register_report_jobs
 from bot.services.updates import prune_handled
+from bot.unread_answers import BotSession
 from bot.web import WebServer, internal_web_app, webhook_web_app
 from handlers import build_router
 from handlers.commands import menu
@@ -155,7 +155,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ContextMiddleware(database, i18n))
     dispatcher.include_router(build_router())
     dispatcher.errors.register(on_error)
-    skip_foreign_routers(dispatcher)
+    index_handlers(dispatcher)
     inline_sync_filters(dispatcher)
     return dispatcher
 
@@ -297,7 +297,7 @@ async def outbox_metrics(database: Database, now: datetime) -> None:
 
 
 def make_bot(token: str, api_url: str | None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else None
+    session = BotSession(api=TelegramAPIServer.from_base(api_url)) if api_url else BotSession()
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ApiCallCounter())
     keep_response_types(bot.session)

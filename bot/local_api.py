@@ -18,12 +18,12 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
 from bot.telegram_text import TelegramHTMLError, parse_html, utf16_len
+from bot.unread_answers import UnreadAnswers
 
 BOT_USER = {
     "id": 7000000001,
@@ -64,7 +64,7 @@ class StoredMessage:
         return [button for row in rows for button in row]
 
 
-class LocalBotAPI(BaseSession):
+class LocalBotAPI(UnreadAnswers):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[ApiCall] = []

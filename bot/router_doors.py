@@ -1,35 +1,188 @@
-"""Doors on the feature routers: a command or a button is tried only by the routers that have it.
+"""Doors on the feature routers, and an index of their handlers: a command, a button or a message
+in a conversation is tried only by the handlers that could take it.
 
 aiogram walks its routers one after the other and, in each, every handler's filters until one
 matches: for /help it parsed the command again for each of the ~60 command handlers before the
 one that matched, and every router it entered cost its middleware wrapping and root filters.
 
-- `skip_foreign_routers` gives each feature router whose every message handler is a command,
-  or whose every callback handler is a CallbackData filter, one check at its door: the update's
-  command name (or callback prefix) is one of the router's. The check only lets through more
-  than the handlers would take, never less: a router with a handler of any other kind, or a
-  pattern, keeps no door.
-- `DoorRouter`, the parent of the feature routers, checks those doors itself and does not enter
-  a router whose door refuses the update (aiogram would enter it, wrap its middlewares and run
-  its root filters, only to be turned away there). Its walk is aiogram's
-  `Router._propagate_event` (3.31) with that one check added; tests/runtime/test_router_doors.py
-  fails when aiogram's changes.
+- `HandlerIndex` reads, for each handler of a router's message or callback query observer, what
+  its filters require of the update: a command (a `Command` filter with names only: one of these
+  names, after one of its prefixes), a button (a `CallbackQueryFilter`: its prefix), a
+  conversation state (a `State`, or a `StateFilter` of states and state groups, `"*"` aside).
+  For an update it gives the handlers whose requirements the update meets, in their order; the
+  other handlers' filters would refuse it. It only ever keeps more handlers than would take the
+  update, never fewer: a filter of any other kind, a command pattern or `"*"` requires nothing.
+- `index_handlers` makes each indexed observer walk only those handlers (`indexed_trigger`, which
+  is aiogram's `TelegramEventObserver.trigger` (3.31) over the index's handlers instead of all).
+- `DoorRouter`, the parent of the feature routers, checks their doors itself: it does not enter a
+  router (no sub-routers, no outer middleware on that observer) that has no handler for the
+  update (aiogram would enter it, wrap its middlewares and run its root filters, only to find
+  no handler there). Which doors are closed depends only on what the doors' indexes read of the
+  update, so it is worked out once for each such reading. Its walk is aiogram's
+  `Router._propagate_event` (3.31) with that one check added.
+- Everything is indexed once the handlers are registered (`bot.app.build_dispatcher`).
+
+tests/runtime/test_router_doors.py fails when aiogram's walk or trigger changes, and checks on
+every handler that the index keeps whatever its filters take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from inspect import isclass
 from typing import Any
 
 from aiogram import Router
-from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED
+from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
+from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.dispatcher.event.telegram import TelegramEventObserver
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import TelegramObject
 
-Door = Callable[[Any], bool]
+INDEXED = ("message", "callback_query")
+_OTHER = object()  # a state, command or prefix that no handler of the observer names
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """What one handler's filters require of an update (None: nothing of that kind)."""
+
+    prefixes: str | None = None  # command prefixes, with...
+    names: frozenset[str] | None = None  # ...the command's names (casefolded)
+    button: tuple[str, str] | None = None  # callback data prefix and separator
+    states: frozenset[str | None] | None = None
+
+    def met(self, command: Any, buttons: dict[str, Any], state: Any) -> bool:
+        if self.names is not None:
+            if command is _OTHER or command[0] not in self.prefixes or command[1] not in self.names:
+                return False
+        if self.button is not None and buttons.get(self.button[1]) != self.button[0]:
+            return False
+        return self.states is None or state in self.states
+
+
+def _needs(handler: HandlerObject) -> _Needs:
+    prefixes = names = button = states = None
+    for event_filter in handler.filters or ():
+        check = event_filter.callback
+        if isinstance(check, Command) and names is None:
+            if all(isinstance(name, str) for name in check.commands):
+                prefixes = check.prefix
+                names = frozenset(name.casefold() for name in check.commands)
+        elif isinstance(check, CallbackQueryFilter) and button is None:
+            button = (check.callback_data.__prefix__, check.callback_data.__separator__)
+        elif isinstance(check, State | StateFilter) and states is None:
+            states = _states_of(check.states if isinstance(check, StateFilter) else (check,))
+    return _Needs(prefixes, names, button, states)
+
+
+def _states_of(allowed) -> frozenset[str | None] | None:
+    """The raw states a `StateFilter` (or a `State` used as a filter) lets through; None when
+    it lets any through."""
+    found: set[str | None] = set()
+    for state in allowed:
+        if isinstance(state, State):
+            state = state.state
+        if state is None or isinstance(state, str):
+            if state == "*":
+                return None
+            found.add(state)
+        elif isinstance(state, StatesGroup):
+            found.update(type(state).__all_states_names__)
+        elif isclass(state) and issubclass(state, StatesGroup):
+            found.update(state.__all_states_names__)
+        else:
+            return None
+    return frozenset(found)
+
+
+class HandlerIndex:
+    """The handlers of one observer that could take an update, in their order."""
+
+    def __init__(self, handlers: list[HandlerObject]) -> None:
+        self.handlers = handlers
+        self.count = len(handlers)
+        self.needs = [_needs(handler) for handler in handlers]
+        self.prefixes = "".join(n.prefixes for n in self.needs if n.names is not None)
+        self.names = frozenset().union(*(n.names for n in self.needs if n.names is not None))
+        self.buttons: dict[str, frozenset[str]] = {}
+        for need in self.needs:
+            if need.button is not None:
+                prefix, separator = need.button
+                self.buttons[separator] = self.buttons.get(separator, frozenset()) | {prefix}
+        self.states = frozenset().union(*(n.states for n in self.needs if n.states is not None))
+        self._found: dict[tuple, tuple[HandlerObject, ...]] = {}
+
+    @property
+    def useful(self) -> bool:
+        """Whether any handler requires something (otherwise every handler is always tried)."""
+        return any(n != _Needs() for n in self.needs)
+
+    def key(self, event: TelegramObject, raw_state: str | None) -> tuple:
+        """What the handlers' requirements read of the update: its command, its button's prefix
+        and its state, each only as far as some handler names it (otherwise `_OTHER`)."""
+        command: Any = _OTHER
+        if self.names:  # as Command.extract_command reads it
+            words = (getattr(event, "text", None) or getattr(event, "caption", None) or ""
+                     ).split(maxsplit=1)
+            if words and words[0][0] in self.prefixes:
+                name = words[0][1:].partition("@")[0].casefold()
+                if name in self.names:
+                    command = (words[0][0], name)
+        buttons: dict[str, Any] = {}
+        if self.buttons:  # as CallbackData.unpack reads it
+            data = getattr(event, "data", None) or ""
+            for separator, prefixes in self.buttons.items():
+                prefix = data.partition(separator)[0]
+                buttons[separator] = prefix if prefix in prefixes else _OTHER
+        state = raw_state if raw_state in self.states else _OTHER
+        return (command, buttons, state)
+
+    def candidates(self, event: TelegramObject, raw_state: str | None
+                   ) -> tuple[HandlerObject, ...]:
+        command, buttons, state = self.key(event, raw_state)
+        key = (command, *buttons.values(), state)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = tuple(
+                handler for handler, need in zip(self.handlers, self.needs, strict=True)
+                if need.met(command, buttons, state))
+        return found
+
+
+async def indexed_trigger(observer: TelegramEventObserver, index: HandlerIndex,
+                          event: TelegramObject, **kwargs: Any) -> Any:
+    """aiogram's `TelegramEventObserver.trigger`, over the handlers the index keeps."""
+    if index.count != len(observer.handlers):  # a handler registered after indexing
+        index.__init__(observer.handlers)
+    for handler in index.candidates(event, kwargs.get("raw_state")):
+        kwargs["handler"] = handler
+        result, data = await handler.check(event, **kwargs)
+        if result:
+            kwargs.update(data)
+            try:
+                wrapped_inner = observer.outer_middleware.wrap_middlewares(
+                    observer._resolve_middlewares(),
+                    handler.call,
+                )
+                return await wrapped_inner(event, kwargs)
+            except SkipHandler:
+                continue
+
+    return UNHANDLED
+
+
+@dataclass(frozen=True)
+class Door:
+    """A router's door for one update type: open when the router has a handler for it."""
+
+    index: HandlerIndex
+
+    def opens(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        return bool(self.index.candidates(event, data.get("raw_state")))
 
 
 class DoorRouter(Router):
@@ -38,6 +191,25 @@ class DoorRouter(Router):
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.doors: dict[int, dict[str, Door]] = {}  # id(sub-router) -> update type -> door
+        # Per update type, the index of all the handlers behind doors: what it reads of an
+        # update decides which doors open, so the closed ones are worked out once per reading.
+        self.doorways: dict[str, HandlerIndex] = {}
+        self._closed: dict[tuple, frozenset[int]] = {}
+
+    def closed_doors(self, update_type: str, event: TelegramObject, data: dict[str, Any]
+                     ) -> frozenset[int]:
+        """The ids of the sub-routers whose door refuses the update."""
+        doorway = self.doorways.get(update_type)
+        if doorway is None:
+            return frozenset()
+        command, buttons, state = doorway.key(event, data.get("raw_state"))
+        key = (update_type, command, *buttons.values(), state)
+        closed = self._closed.get(key)
+        if closed is None:
+            closed = self._closed[key] = frozenset(
+                router for router, doors in self.doors.items()
+                if update_type in doors and not doors[update_type].opens(event, data))
+        return closed
 
     async def _propagate_event(
         self,
@@ -59,9 +231,9 @@ class DoorRouter(Router):
             if response is not UNHANDLED:
                 return response
 
+        closed_doors = self.closed_doors(update_type, event, kwargs)
         for router in self.sub_routers:
-            door = self.doors.get(id(router), {}).get(update_type)
-            if door is not None and not door(event):
+            if id(router) in closed_doors:
                 continue
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
@@ -70,65 +242,24 @@ class DoorRouter(Router):
         return response
 
 
-def skip_foreign_routers(router: Router) -> int:
-    """Give each feature router under `router` its doors (see the module's docstring): as a
-    root filter of its observer, and, when its parent is a `DoorRouter`, to the parent too.
-    Returns how many observers got a door (before `inline_sync_filters`, which makes the root
-    filters run inline)."""
+def index_handlers(router: Router) -> int:
+    """Index the message and callback query handlers of every router under `router` (see the
+    module's docstring), and give the feature routers under a `DoorRouter` their doors.
+    Returns how many observers were indexed."""
     count = 0
     for each in router.chain_tail:
-        if each.sub_routers:  # a failed door check would skip the sub-routers too
-            continue
-        doors: dict[str, Door] = {}
-        commands = _all_commands(each.message.handlers)
-        if commands is not None:
-            prefixes, names = commands
-            doors["message"] = partial(_command_among, prefixes, names)
-        prefixes = _all_callback_prefixes(each.callback_query.handlers)
-        if prefixes is not None:
-            doors["callback_query"] = partial(_callback_among, prefixes)
-        for update_type, door in doors.items():
-            each.observers[update_type].filter(door)
+        for update_type in INDEXED:
+            observer = each.observers[update_type]
+            index = HandlerIndex(observer.handlers)
+            if not index.useful:
+                continue
+            observer.trigger = partial(indexed_trigger, observer, index)
             count += 1
-        parent = each.parent_router
-        if doors and isinstance(parent, DoorRouter):
-            parent.doors[id(each)] = doors
+            parent = each.parent_router
+            if isinstance(parent, DoorRouter) and not each.sub_routers \
+                    and not observer.outer_middleware:
+                parent.doors.setdefault(id(each), {})[update_type] = Door(index)
+                behind = parent.doorways.get(update_type)
+                parent.doorways[update_type] = HandlerIndex(
+                    [*(behind.handlers if behind else ()), *observer.handlers])
     return count
-
-
-def _all_commands(handlers) -> tuple[str, frozenset[str]] | None:
-    prefixes, names = "", set()
-    for handler in handlers:
-        filters = [f.callback for f in handler.filters or () if isinstance(f.callback, Command)]
-        if not filters:
-            return None
-        for command in filters:
-            if not all(isinstance(name, str) for name in command.commands):
-                return None
-            prefixes += command.prefix
-            names.update(name.casefold() for name in command.commands)
-    return (prefixes, frozenset(names)) if handlers else None
-
-
-def _command_among(prefixes: str, names: frozenset[str], message: Message) -> bool:
-    words = (message.text or message.caption or "").split(maxsplit=1)
-    if not words or words[0][0] not in prefixes:  # as Command.extract_command reads it
-        return False
-    return words[0][1:].partition("@")[0].casefold() in names
-
-
-def _all_callback_prefixes(handlers) -> frozenset[tuple[str, str]] | None:
-    prefixes = set()
-    for handler in handlers:
-        filters = [f.callback for f in handler.filters or ()
-                   if isinstance(f.callback, CallbackQueryFilter)]
-        if not filters:
-            return None
-        prefixes.update((f.callback_data.__prefix__, f.callback_data.__separator__)
-                        for f in filters)
-    return frozenset(prefixes) if handlers else None
-
-
-def _callback_among(prefixes: frozenset[tuple[str, str]], query: CallbackQuery) -> bool:
-    data = query.data or ""
-    return any(data.partition(separator)[0] == prefix for prefix, separator in prefixes)

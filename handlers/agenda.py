@@ -17,6 +17,7 @@ from bot.services import agenda, cochairs, reminders
 from bot.services import calendar as cal
 from bot.services.groups import groups_of
 from bot.telegram_text import split_html
+from bot.unread_answers import unread
 from handlers.calendar import now_of
 from handlers.common import (
     RouterTemplate,
@@ -204,17 +205,17 @@ async def propose(
         await message.answer(error_text(err.code, locale, **err.params))
         return
     if private:
-        await message.answer(
+        await unread(message.answer(
             translate("Should your name be shown with this item?", locale),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
                 InlineKeyboardButton(text=translate("Show my name", locale),
                                      callback_data=AgendaCb(a="named", i=item.id).pack()),
                 InlineKeyboardButton(text=translate("Anonymous", locale),
                                      callback_data=AgendaCb(a="anon", i=item.id).pack()),
-            ]]))
+            ]])))
         return
-    await message.answer(_received(item, locale) + "\n" + translate(
-        "To propose without your name, send /propose to me in a private chat.", locale))
+    await unread(message.answer(_received(item, locale) + "\n" + translate(
+        "To propose without your name, send /propose to me in a private chat.", locale)))
 
 
 def _received(item: AgendaItem, locale: str) -> str:

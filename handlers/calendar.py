@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import lru_cache
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -23,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.scheduler import Ticker
 from bot.delivery.worker import Rendered, renderer
 from bot.formatting import escape, fill, format_number, format_when
-from bot.i18n import _, translate
+from bot.i18n import _, current_locale, translate
 from bot.services import calendar as cal
 from bot.services import ics, reminders
 from handlers.common import (
@@ -38,6 +39,7 @@ from storage.models import OutboxMessage, Person, WorkingGroup
 
 log = logging.getLogger(__name__)
 router = RouterTemplate("calendar")
+CACHED_KEYBOARDS = 4096  # meeting cards (a meeting, a date, a state, a language) kept built
 PAGE = 5
 
 
@@ -163,8 +165,8 @@ async def card_text(
     return "\n".join(lines)
 
 
-def rsvp_row(occ: cal.Occurrence) -> list[InlineKeyboardButton]:
-    m, o = occ.meeting.id, occ.key
+def rsvp_row(m: int, o: int) -> list[InlineKeyboardButton]:
+    """Going, maybe, not going: the answers to date `o` of meeting `m`."""
     return [
         InlineKeyboardButton(text="✅ " + _("Going"),
                              callback_data=MeetingCb(a="r", m=m, o=o, v="going").pack()),
@@ -176,18 +178,30 @@ def rsvp_row(occ: cal.Occurrence) -> list[InlineKeyboardButton]:
 
 
 def card_keyboard(occ: cal.Occurrence, now: datetime) -> InlineKeyboardMarkup:
-    m, o = occ.meeting.id, occ.key
-    rows: list[list[InlineKeyboardButton]] = []
+    """The buttons under a meeting card: the answers while it has not ended, the calendar file,
+    the next date of a series, the secretariat's changes before it starts, attendance once it
+    has started (only the file once it is cancelled)."""
     live = occ.meeting.cancelled_at is None and not occ.cancelled
-    if live and occ.end > now:
-        rows.append(rsvp_row(occ))
+    return _card_keyboard(occ.meeting.id, occ.key, live and occ.end > now,
+                          bool(occ.meeting.rrule) and live, live and occ.start > now,
+                          live and occ.start <= now, current_locale())
+
+
+@lru_cache(maxsize=CACHED_KEYBOARDS)
+def _card_keyboard(m: int, o: int, answers: bool, next_date: bool, changes: bool,
+                   attendance: bool, locale: str) -> InlineKeyboardMarkup:
+    """Built once per meeting, date, state and language (nine buttons and their callback data
+    cost about 0.2 ms; an RSVP press rebuilds its card). `locale` is the language being used."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if answers:
+        rows.append(rsvp_row(m, o))
     nav = [InlineKeyboardButton(text="📅 " + _(".ics file"),
                                 callback_data=MeetingCb(a="ics", m=m, o=o).pack())]
-    if occ.meeting.rrule and live:
+    if next_date:
         nav.append(InlineKeyboardButton(text=_("Next date") + " ▶",
                                         callback_data=MeetingCb(a="nx", m=m, o=o).pack()))
     rows.append(nav)
-    if live and occ.start > now:
+    if changes:
         rows.append([
             InlineKeyboardButton(text=_("Reschedule"),
                                  callback_data=MeetingCb(a="rs", m=m, o=o).pack()),
@@ -195,7 +209,7 @@ def card_keyboard(occ: cal.Occurrence, now: datetime) -> InlineKeyboardMarkup:
             InlineKeyboardButton(text=_("Cancel"),
                                  callback_data=MeetingCb(a="cx", m=m, o=o).pack()),
         ])
-    if live and occ.start <= now:
+    if attendance:
         rows.append([InlineKeyboardButton(text=_("Attendance"),
                                           callback_data=MeetingCb(a="at", m=m, o=o).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -25,6 +25,7 @@ from bot.i18n import _
 from bot.services.groups import get_membership, is_secretariat
 from bot.services.people import TelegramIdentity
 from bot.telegram_text import split_html
+from bot.unread_answers import unread
 from storage.models import Person, Pillar, WorkingGroup
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ async def edit_in_place(
             log.info("could not edit an inaccessible message: %s", type(exc).__name__)
         return
     try:
-        await message.edit_text(text, reply_markup=reply_markup)
+        await unread(message.edit_text(text, reply_markup=reply_markup))
     except TelegramBadRequest as exc:
         if "message is not modified" not in str(exc):
             raise
@@ -122,7 +123,8 @@ async def answer_parts(
     buttons go on the last one."""
     parts = split_html(text)
     for index, part in enumerate(parts):
-        await message.answer(part, reply_markup=reply_markup if index == len(parts) - 1 else None)
+        await unread(message.answer(
+            part, reply_markup=reply_markup if index == len(parts) - 1 else None))
 
 
 async def ask(message: Message, text: str, user: User | None = None) -> Message:

@@ -47,6 +47,7 @@ from bot.practices.answers import (
     unwritten_match_text,
 )
 from bot.practices.catalogue import Catalogue, Entry
+from bot.unread_answers import unread
 from handlers.common import RouterTemplate, SmallIndex
 from storage.models import Person
 
@@ -235,7 +236,7 @@ async def _decline(send: Callable[..., Awaitable[Message]], index: PracticeIndex
         text = unwritten_match_text(index.catalogue, unwritten, locale)
         rows.insert(0, [_button(_("Read what it is about"),
                                 EntryCb(key=entry_key(unwritten)))])
-    await send(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await unread(send(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)))
 
 
 async def _answer_question(message: Message, text: str | None, *, bot: Bot, settings: Settings,
@@ -268,8 +269,8 @@ async def _answer_question(message: Message, text: str | None, *, bot: Bot, sett
             return
         token = await _remember(storage, _answers_key(bot, message.chat.id), matches,
                                 written_in if written_in != locale else None)
-        await send(card.text,
-                   reply_markup=_answer_keyboard(index.catalogue, card, token, 0, matches))
+        await unread(send(card.text, reply_markup=_answer_keyboard(index.catalogue, card, token,
+                                                                   0, matches)))
 
 
 @router.message(Command("ask"))

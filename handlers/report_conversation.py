@@ -25,6 +25,7 @@ from bot.services.report_drafts import (
     tracked,
 )
 from bot.services.reports import Draft, ReportError, add_part
+from bot.unread_answers import sent_message_id
 from handlers.common import RouterTemplate
 from handlers.report_texts import btn, kb, report_error_text
 
@@ -118,10 +119,9 @@ async def track(state: FSMContext, *message_ids: int) -> None:
 
 
 async def say(target: Message, state: FSMContext, text: str,
-               keyboard: InlineKeyboardMarkup | None = None) -> Message:
-    sent = await target.answer(text, reply_markup=keyboard)
-    await track(state, sent.message_id)
-    return sent
+              keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Answer, and keep the answer's id among the messages to delete at the end."""
+    await track(state, await sent_message_id(target.answer(text, reply_markup=keyboard)))
 
 
 def user_id_of(message: Message) -> int:

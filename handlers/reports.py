@@ -41,6 +41,7 @@ from bot.services.reports import (
     submit,
     take_report_quota,
 )
+from bot.unread_answers import unread
 from handlers.common import private_link_keyboard
 from handlers.prompts import is_cancel_word
 from handlers.report_conversation import (
@@ -266,7 +267,7 @@ async def _next(query: CallbackQuery, state: FSMContext, step: str,
                 session: AsyncSession | None = None) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await unread(query.message.edit_reply_markup(reply_markup=None))
         await _show(query.message, state, step, session)
 
 

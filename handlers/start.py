@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.formatting import escape
 from bot.i18n import _, translate
 from bot.services.groups import groups_of, is_secretariat
+from bot.unread_answers import unread
 from handlers.commands import visible_commands
 from handlers.common import RouterTemplate, is_chat_admin
 from handlers.language import language_keyboard, never_chose, offer_text
@@ -58,10 +59,10 @@ async def start_private(
                  "meetings, members and good practice.").format(name=name)
     body = await help_text(message, bot, locale, None, None, session, person)
     if never_chose(person):  # first contact: the five languages, one tap away
-        await message.answer(f"{greeting}\n\n{body}\n\n{offer_text()}",
-                             reply_markup=language_keyboard(first=True))
+        await unread(message.answer(f"{greeting}\n\n{body}\n\n{offer_text()}",
+                                    reply_markup=language_keyboard(first=True)))
         return
-    await message.answer(f"{greeting}\n\n{body}")
+    await unread(message.answer(f"{greeting}\n\n{body}"))
 
 
 @router.message(Command("start", "help"))
@@ -69,5 +70,5 @@ async def help_command(
     message: Message, bot: Bot, locale: str, group: WorkingGroup | None,
     membership: Membership | None, session: AsyncSession, person: Person | None,
 ) -> None:
-    await message.answer(
-        await help_text(message, bot, locale, group, membership, session, person))
+    await unread(message.answer(
+        await help_text(message, bot, locale, group, membership, session, person)))

@@ -11,7 +11,8 @@ stay on the event loop's thread: they do no I/O, nothing else uses the connectio
 (SQLAlchemy awaits each call in turn), and the sqlite3 connection is opened with
 `check_same_thread=False` on an SQLite built serialized (`sqlite3.threadsafety == 3`).
 Statements, commits and rollbacks still run in the thread, so a write waiting for another
-connection's lock (busy timeout) never blocks the event loop.
+connection's lock (busy timeout) never blocks the event loop; a commit or a rollback with no
+transaction open, which sqlite3 would skip, does not cross at all.
 """
 
 from __future__ import annotations
@@ -67,11 +68,25 @@ class Cursor(aiosqlite.Cursor):
 
 
 class Connection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors are `Cursor`."""
+    """An aiosqlite connection whose cursors are `Cursor`, and whose commit and rollback stay on
+    the loop's thread when no transaction is open."""
 
     @contextmanager  # what SQLAlchemy's adapter expects: awaitable and an async context
     async def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self, self._conn.cursor())
+
+    # sqlite3 itself does nothing on a commit or a rollback outside a transaction (it checks
+    # SQLite's autocommit flag, which `in_transaction` reads). Such calls are frequent: an update
+    # that only read commits a transaction sqlite3 never began (it begins one before a write),
+    # and SQLAlchemy rolls back every connection given back to its pool, after a commit too.
+    # Each crossed to the thread for nothing.
+    async def commit(self) -> None:
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:
+            await super().rollback()
 
 
 def connect(database: str, **kwargs: Any) -> Connection:

@@ -45,6 +45,37 @@ async def test_a_select_crosses_once_and_returns_its_rows(db, monkeypatch):
     assert all(name != "cursor" and name != "close" for name in crossed)
 
 
+async def test_commit_and_rollback_cross_only_when_a_transaction_is_open(db, monkeypatch):
+    """sqlite3 skips a commit or a rollback outside a transaction: so does the connection,
+    without crossing to its thread (an update that only read, a connection back in the pool)."""
+    crossed = _count_crossings(monkeypatch)
+
+    def ends() -> list[str]:
+        found = [name for name in crossed if name in ("commit", "rollback")]
+        crossed.clear()
+        return found
+
+    async with db.session() as session:  # reads only: sqlite3 began no transaction
+        assert (await (await session.connection()).execute(
+            text("SELECT count(*) FROM t"))).scalar() == 0
+    assert ends() == []
+    async with db.session() as session:  # a write: committed in the thread
+        await (await session.connection()).execute(text("INSERT INTO t (name) VALUES ('kept')"))
+    assert ends() == ["commit"]
+    async with db.sessionmaker() as session:  # a write undone
+        await (await session.connection()).execute(
+            text("INSERT INTO t (name) VALUES ('undone')"))
+        await session.rollback()
+    assert ends() == ["rollback"]
+    async with db.engine.connect() as connection:  # given back mid-transaction: rolled back
+        await connection.execute(text("INSERT INTO t (name) VALUES ('dropped')"))
+    assert ends() == ["rollback"]
+    async with db.session() as session:
+        names = (await (await session.connection()).execute(
+            text("SELECT name FROM t"))).scalars().all()
+    assert names == ["kept"]
+
+
 async def test_writes_returning_many_rows_and_streamed_reads(db):
     async with db.engine.begin() as connection:
         inserted = (await connection.execute(
