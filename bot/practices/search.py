@@ -143,7 +143,7 @@ DECISION_BIAS = -5.8145
 MIN_CONFIDENCE = 0.31
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis and scores are kept
-INDEX_FORMAT = 6  # bump when the pickled index changes shape or the analysers cut words differently
+INDEX_FORMAT = 7  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
@@ -423,13 +423,11 @@ class _LanguageIndex:
     idf: dict[str, float]
     unknown_idf: float
     surface_words: list[str] = field(default_factory=list)
-    # short fields, each its own small document (see `FIELD_DOCS`), the entry of each and its
-    # number of distinct stems; the entries that have fields, and where each one's begin
+    # short fields, each its own small document (see `FIELD_DOCS`), the entry of each (an
+    # entry's fields are consecutive) and its number of distinct stems
     fields: _Bm25 | None = None
     field_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     field_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    field_entries: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    field_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _fuzzy: dict[str, tuple[str, float] | None] = field(default_factory=dict)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -686,7 +684,6 @@ class PracticeIndex:
         index.fields = _Bm25(field_docs)
         index.field_rows = np.array(field_rows, dtype=np.int64)
         index.field_sizes = np.array([max(len(set(d)), 1) for d in field_docs], dtype=np.float32)
-        index.field_entries, index.field_starts = np.unique(index.field_rows, return_index=True)
         return index
 
     def analyze(self, query: str, lang: str) -> list[str]:
