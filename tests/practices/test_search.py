@@ -148,6 +148,27 @@ def test_the_users_language_ranks_first() -> None:
     assert _top(index, "convoy escort", "fr", 3) == ["9.1.b", "9.1.a"]
 
 
+def test_lingala_readers_get_french_texts_in_full() -> None:
+    # Lingala questions carry French words; for a Lingala reader the French texts count in
+    # full beside the Lingala ones, the other languages as a fallback: the entry that holds
+    # "protocole d'accord" in French comes before the one that holds it in English.
+    def entry(entry_id: str, texts: dict[str, str]) -> Entry:
+        group = {"heading": texts, "points": [{"text": texts}]}
+        return Entry(id=entry_id, chapter=9, section="9.1", has_practices=True,
+                     title=texts, summary=texts, practices=[group])
+
+    index = PracticeIndex(Catalogue({
+        "9.1.a": entry("9.1.a", {"ln": "Mokanda na bapolisi", "fr": "Eau potable du village",
+                                 "en": "Protocole d'accord with the police"}),
+        "9.1.b": entry("9.1.b", {"ln": "Mokanda na bapolisi", "en": "Drinking water of the village",
+                                 "fr": "Protocole d'accord avec la police"}),
+        "9.1.c": entry("9.1.c", {"ln": "Mai ya komela", "fr": "Routes", "en": "Roads"}),
+    }))
+    question = "mokanda ya protocole d'accord"
+    assert index.written_in(question, "ln") == "ln"
+    assert _top(index, question, "ln", 2) == ["9.1.b", "9.1.a"]
+
+
 def test_result_shape_and_order(index: PracticeIndex) -> None:
     results = index.search("police abuses against protesters", "en", limit=4)
     assert 1 <= len(results) <= 4
