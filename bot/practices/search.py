@@ -83,17 +83,23 @@ _EXTRA_STOPWORDS: dict[str, str] = {
           "today tomorrow guy guys nothing everything something anything "
           "without within around away back just then these those into onto "
           "don doesn doesnt didn isn isnt aren arent wasn weren won wont haven havent hasn "
-          "can cannot cant couldn shouldn wouldn ll ve re",
+          "can cannot cant couldn shouldn wouldn ll ve re "
+          # typed on phones
+          "pls plz pliz ur",
     "fr": "faire quoi comment pourquoi quand où doit doivent devons devrait faut peut peuvent "
           "pouvons notre nos votre vos cela ça ceci tout tous toute toutes très aussi alors "
           "donc si sans sous chez fait font plus comme être avoir quel quelle quels quelles "
           "lequel laquelle ici maintenant dit dire pres aupres rien chose choses veut veulent "
           "voulons veux sais savons savoir personne jamais toujours encore aide aider svp "
-          "merci vraiment seulement deja meme passe arrive",
+          "merci vraiment seulement deja meme passe arrive "
+          # typed on phones
+          "pk pq qd ds tt stp bcp",
     "es": "hacer qué cómo por porqué cuándo dónde quién debe deben debemos debería podemos puede "
           "pueden nuestro nuestra nuestros nuestras hay ser estar muy también ahora si sin "
           "cual cuál cuales quiere quieren queremos sabemos saber nadie nada nunca siempre "
-          "todavía ayuda ayudar favor gracias cosa cosas solo ya mismo decir pasa pasó",
+          "todavía ayuda ayudar favor gracias cosa cosas solo ya mismo decir pasa pasó "
+          # typed on phones
+          "pa pal xq porq pq",
 }
 
 _SWAHILI_STOPWORDS = (
@@ -108,7 +114,9 @@ _LINGALA_STOPWORDS = (
     "na ya mpe to ete oyo ezali nini ndenge soki mpo te ye bango biso yango kaka lokola "
     "tosala esala asala bosala tosengeli esengeli nde moko wapi tango sikoyo awa kuna "
     "boni nani ba bazali tozali ozali azali toyebi nayebi te limbisa kaka naino olingi "
-    "tolingi nalingi eloko biloko lelo"
+    "tolingi nalingi eloko biloko lelo "
+    # "mpo" and "mpo na" as typed on phones; but, so, again, much
+    "po pona kasi bongo lisusu mingi"
 )
 
 # Each field feeds one of two indexes per language: "core" (what the entry is about) and
@@ -148,7 +156,7 @@ DECISION_BIAS = -5.8145
 MIN_CONFIDENCE = 0.31
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis and scores are kept
-INDEX_FORMAT = 7  # bump when the pickled index changes shape or the analysers cut words differently
+INDEX_FORMAT = 8  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
