@@ -131,9 +131,10 @@ FIELD_DOCS: dict[str, str] = {"title": "each", "question": "each", "keyword": "b
 FIELD_WEIGHT = 1.0  # of an entry's best short field, next to its whole text
 FIELD_COVER = 0.5  # a short field's score times (share of its words in the question) ** this
 FALLBACK_WEIGHT = 0.5
-# A reader's second language, whose texts count in full beside their own: Lingala speakers in
-# the DR Congo read and type French (questions in Lingala carry French words: "ba policiers",
-# "protocole d'accord", "société"), and the catalogue's Lingala texts keep fewer of them.
+# A language's second one, whose texts count in full when a question is scored in the first
+# (`PracticeIndex._asked_in`; which language a question is in is decided without it): Lingala
+# speakers in the DR Congo read and type French (questions in Lingala carry French words: "ba
+# policiers", "protocole d'accord", "société"), and the catalogue's Lingala texts hold fewer.
 SECOND_LANGUAGE: dict[str, str] = {"ln": "fr"}
 SECOND_LANGUAGE_WEIGHT = 1.0
 OTHER_LANGUAGE_MARGIN = 1.25  # see PracticeIndex._asked_in
@@ -720,7 +721,7 @@ class PracticeIndex:
         order, scores, features, asked_in = self._rank(query, lang, limit)
         group_by_lang = {code: self._languages[code].group_scores(queries[code])
                          for code in LANGUAGES}
-        group_scores = self._mix(group_by_lang, asked_in, reader=asked_in == lang)
+        group_scores = self._mix(group_by_lang, asked_in, second=True)
         results = []
         confidence = self._confidence(features) if features is not None else 0.0
         for row in order[:max(limit, 0)]:
@@ -776,7 +777,7 @@ class PracticeIndex:
         unwritten = None
         if best and not self._answering.all():
             # the entries without practices too
-            every = self._mix(by_lang, asked_in, reader=asked_in == lang)
+            every = self._mix(by_lang, asked_in, second=True)
             row = int(np.argmax(np.where(self._answering, -1.0, every)))
             if every[row] > max(float(scores[best[0]]), 0.0) and self._confidence(
                     self._features([row], every, queries, per_term, covered, asked_in)
@@ -789,15 +790,17 @@ class PracticeIndex:
         question is plainly written in another (its best entry scores `OTHER_LANGUAGE_MARGIN`
         times higher with that language's texts in full). People often write in a language
         other than their Telegram app's: Swahili or Lingala typed in an English or French app,
-        English asked by someone whose profile says Lingala."""
-        mixed = {code: np.where(self._answering, self._mix(by_lang, code, reader=code == lang),
-                                -1.0)
+        English asked by someone whose profile says Lingala. The language's second one
+        (`SECOND_LANGUAGE`) counts in full in the scores returned, not in that choice."""
+        mixed = {code: np.where(self._answering, self._mix(by_lang, code), -1.0)
                  for code in LANGUAGES}
         best = max(LANGUAGES, key=lambda code: float(mixed[code].max(initial=0.0)))
-        if (best != lang and float(mixed[best].max(initial=0.0))
-                > OTHER_LANGUAGE_MARGIN * float(mixed[lang].max(initial=0.0))):
-            return best, mixed[best]
-        return lang, mixed[lang]
+        if (best == lang or float(mixed[best].max(initial=0.0))
+                <= OTHER_LANGUAGE_MARGIN * float(mixed[lang].max(initial=0.0))):
+            best = lang
+        if best in SECOND_LANGUAGE:
+            return best, np.where(self._answering, self._mix(by_lang, best, second=True), -1.0)
+        return best, mixed[best]
 
     def answer(self, query: str, lang: str = BASE_LANGUAGE, *, limit: int = 5,
                max_practices: int = 3) -> list[SearchResult]:
@@ -820,17 +823,17 @@ class PracticeIndex:
         return query.combine(per_term, size) + FIELD_WEIGHT * fields, covered
 
     def _mix(self, by_lang: Mapping[str, np.ndarray], lang: str, *,
-             reader: bool = False) -> np.ndarray:
-        """Scores in one language, plus a fraction of the best other language's; when `lang` is
-        the reader's own, their second language (`SECOND_LANGUAGE`) counts in full."""
+             second: bool = False) -> np.ndarray:
+        """Scores in one language, plus a fraction of the best other language's; with `second`,
+        the language's second one (`SECOND_LANGUAGE`) counts in full."""
         others = [by_lang[code] for code in LANGUAGES if code != lang]
         own = by_lang[lang]
         if not others:
             return own
         fallback = self.fallback_weight * np.max(others, axis=0)
-        second = SECOND_LANGUAGE.get(lang) if reader else None
-        if second is not None and second in by_lang:
-            fallback = np.maximum(fallback, SECOND_LANGUAGE_WEIGHT * by_lang[second])
+        other = SECOND_LANGUAGE.get(lang) if second else None
+        if other is not None and other in by_lang:
+            fallback = np.maximum(fallback, SECOND_LANGUAGE_WEIGHT * by_lang[other])
         return own + fallback
 
     def _features(self, order: Sequence[int], scores: np.ndarray,

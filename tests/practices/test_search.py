@@ -164,9 +164,11 @@ def test_lingala_readers_get_french_texts_in_full() -> None:
                                  "fr": "Protocole d'accord avec la police"}),
         "9.1.c": entry("9.1.c", {"ln": "Mai ya komela", "fr": "Routes", "en": "Roads"}),
     }))
-    question = "mokanda ya protocole d'accord"
+    question = "mokanda na bapolisi: protocole d'accord"
     assert index.written_in(question, "ln") == "ln"
     assert _top(index, question, "ln", 2) == ["9.1.b", "9.1.a"]
+    # and for a question written in Lingala from a French app
+    assert _top(index, question, "fr", 2) == ["9.1.b", "9.1.a"]
 
 
 def test_result_shape_and_order(index: PracticeIndex) -> None:
