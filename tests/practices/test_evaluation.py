@@ -156,9 +156,9 @@ def test_long_questions_outside_the_scope_are_declined(index: PracticeIndex) -> 
 def test_questions_that_go_on_about_other_things_are_still_answered(
         index: PracticeIndex) -> None:
     # each in-scope question followed by an out-of-scope one of its language: a long question
-    # telling its story around what it asks (on the development sets: 77.9% answered, 96.8%
+    # telling its story around what it asks (on the development sets: 84.4% answered, 97.4%
     # with the expected entry in the first three; 90.6% answered before the decision was
-    # calibrated on out-of-scope questions that look close to the catalogue)
+    # calibrated on out-of-scope questions that look close to the catalogue, 77.9% after)
     cases = [case for path in DEV_FILES for case in load_eval_cases(path)]
     answered = found = total = 0
     for lang in LANGUAGES:
@@ -169,8 +169,8 @@ def test_questions_that_go_on_about_other_things_are_still_answered(
             total += 1
             answered += confident(results)
             found += any(result.id in case.expect for result in results)
-    assert answered / total >= 0.77
-    assert found / total >= 0.96
+    assert answered / total >= 0.84
+    assert found / total >= 0.97
 
 
 def test_held_out_set(held_out: EvalReport) -> None:
