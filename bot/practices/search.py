@@ -444,10 +444,12 @@ class _LanguageIndex:
     field_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     field_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     _fuzzy: dict[str, tuple[str, float] | None] = field(default_factory=dict)
+    # the surface words by length, made at the first misspelling (not saved)
+    _by_length: dict[int, list[str]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_fuzzy"] = {}
+        state["_fuzzy"], state["_by_length"] = {}, None
         return state
 
     def knows(self, word: str) -> bool:
@@ -541,8 +543,15 @@ class _LanguageIndex:
         return self._fuzzy[key]
 
     def _nearest(self, word: str, limit: int) -> tuple[str, float] | None:
-        found = process.extract(word, self.surface_words, scorer=OSA.distance,
-                                score_cutoff=limit, limit=8)
+        # a word `limit` edits away differs in length by `limit` at most: only those are tried
+        if self._by_length is None:
+            by_length: dict[int, list[str]] = {}
+            for surface in self.surface_words:
+                by_length.setdefault(len(surface), []).append(surface)
+            self._by_length = by_length
+        near = [surface for size in range(len(word) - limit, len(word) + limit + 1)
+                for surface in self._by_length.get(size, ())]
+        found = process.extract(word, near, scorer=OSA.distance, score_cutoff=limit, limit=None)
         if not found:
             return None
         best = min(distance for _, distance, _ in found)

@@ -6,11 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from bot.practices import bantu
 from bot.practices.catalogue import Catalogue, Entry, default_catalogue
 from bot.practices.evaluation import evaluate, load_eval_cases, read_eval_cases
 from bot.practices.search import (
+    FUZZY_WEIGHT,
     PracticeIndex,
     catalogue_digest,
     confident,
@@ -430,3 +433,20 @@ def test_a_question_written_in_another_language_than_the_app_is_scored_in_its_ow
     assert confident(other)
     assert [r.id for r in other] == [r.id for r in own]
     assert other[0].confidence == pytest.approx(own[0].confidence)
+
+
+def test_misspellings_are_matched_among_words_of_a_near_length_only(index: PracticeIndex) -> None:
+    # a word `limit` edits away is at most `limit` letters longer or shorter: trying only those
+    # finds what trying every word of the vocabulary finds
+    for lang, word, limit in [("en", "goverment", 2), ("fr", "manifestans", 2),
+                              ("sw", "wanajesh", 1), ("es", "cordinacion", 2),
+                              ("ln", "bapolisi", 1), ("en", "polise", 1)]:
+        language = index._languages[lang]
+        found = process.extract(word, language.surface_words, scorer=OSA.distance,
+                                score_cutoff=limit, limit=None)
+        expected = None
+        if found:
+            best = min(distance for _, distance, _ in found)
+            nearest = sorted(w for w, distance, _ in found if distance == best)[0]
+            expected = (language.surface[nearest], FUZZY_WEIGHT * (1 - best / (len(word) + 1)))
+        assert language._nearest(word, limit) == expected, (lang, word)
