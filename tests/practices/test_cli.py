@@ -74,9 +74,7 @@ def test_search_never_answers_with_challenges_without_practices(
 
 @pytest.mark.parametrize("question", [
     "what",
-    pytest.param("how do we buy kidnap insurance for our staff", marks=pytest.mark.xfail(
-        strict=True, reason="complete catalogue: answered with 3.3.a (guards' employment "
-        "conditions, which mention insurance), confidence 0.44 >= 0.32")),
+    "how do we buy kidnap insurance for our staff",
     "recette du poulet à la moambe"])
 def test_search_without_match(capsys: pytest.CaptureFixture[str], question: str) -> None:
     assert _run(capsys, "practices", "search", question, "--json")[:2] == (0, "[]\n")
