@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import bm25s
@@ -71,6 +71,10 @@ class Tally:
     def share(self, count: int) -> float:
         return count / self.total if self.total else 0.0
 
+    def add(self, other: Tally) -> None:
+        for name in (each.name for each in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 @dataclass
 class EvalReport:
@@ -84,10 +88,19 @@ class EvalReport:
     def in_scope(self) -> Tally:
         total = Tally()
         for tally in self.languages.values():
-            for name in ("total", "top1", "top3", "abstained", "baseline_top1",
-                         "baseline_top3"):
-                setattr(total, name, getattr(total, name) + getattr(tally, name))
+            total.add(tally)
         return total
+
+    @classmethod
+    def pooled(cls, reports: Iterable[EvalReport]) -> EvalReport:
+        """One report for question sets evaluated apart, as if evaluated together."""
+        pooled = cls()
+        for report in reports:
+            for lang, tally in report.languages.items():
+                pooled.languages.setdefault(lang, Tally()).add(tally)
+            pooled.out_of_scope.add(report.out_of_scope)
+            pooled.misses += report.misses
+        return pooled
 
     @property
     def total(self) -> int:
