@@ -25,6 +25,7 @@ calling it from the sessions used here, or changes what it returns.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -37,16 +38,12 @@ from aiogram.methods.base import Response
 # The call being made without its answer parsed, and whether its message's id is read.
 _unread: ContextVar[tuple[TelegramMethod[Any], bool] | None] = ContextVar(
     "wgbot_unread_answer", default=None)
-_answers: dict[str, Response[Any]] = {}  # built when first needed (not at start)
 
 
-def _answer(result: int | None = None) -> Response[Any]:
-    """What a successful call gives back: nothing read, or the message's id."""
-    if result is not None:
-        return Response[Any].model_construct(ok=True, result=result)
-    if "none" not in _answers:
-        _answers["none"] = Response[Any](ok=True)
-    return _answers["none"]
+@cache  # built when first needed (not at start)
+def _nothing_read() -> Response[Any]:
+    """What a successful call whose answer is not read gives back."""
+    return Response[Any](ok=True)
 
 
 async def unread(method: TelegramMethod[Any]) -> None:
@@ -85,10 +82,10 @@ class UnreadAnswers(BaseSession):
                 answer = None
             if isinstance(answer, dict) and answer.get("ok") is True:
                 if not marked[1]:
-                    return _answer()
+                    return _nothing_read()
                 result = answer.get("result")
                 if isinstance(result, dict) and type(result.get("message_id")) is int:
-                    return _answer(result["message_id"])
+                    return Response[Any].model_construct(ok=True, result=result["message_id"])
         return super().check_response(bot=bot, method=method, status_code=status_code,
                                       content=content)
 
