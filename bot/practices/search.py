@@ -373,6 +373,21 @@ class _Bm25:
             scores += self.model.nonoccurrence_array[self.model.vocab_dict[term]]
         return scores
 
+    def add_term(self, total: np.ndarray | None, term: str, weight: float) -> np.ndarray | None:
+        """`total` (None: nothing yet) plus the term's weighted scores, written in place (a
+        term's postings name each document once); None while no index holds the term."""
+        hit = self.postings(term)
+        if hit is None:
+            return total
+        assert self.model is not None
+        if self.model.nonoccurrence_array is not None:  # BM25L and BM25+ only
+            scores = weight * self.term_scores(term)
+            return scores if total is None else total + scores
+        if total is None:
+            total = np.zeros(self.size, dtype=hit[1].dtype)
+        total[hit[0]] += weight * hit[1]
+        return total
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The documents holding the term and its BM25 score in each (sparse)."""
         if self.model is None:
@@ -459,11 +474,11 @@ class _LanguageIndex:
         """Each known stem's score in every entry (the entry indexes weighted together)."""
         found: dict[str, np.ndarray] = {}
         for term in terms:
-            parts = [(INDEX_WEIGHTS[name], index.term_scores(term))
-                     for name, index in self.entries.items()]
-            arrays = [weight * scores for weight, scores in parts if scores is not None]
-            if arrays:
-                found[term] = np.sum(arrays, axis=0)
+            total: np.ndarray | None = None
+            for name, index in self.entries.items():
+                total = index.add_term(total, term, INDEX_WEIGHTS[name])
+            if total is not None:
+                found[term] = total
         return found
 
     def field_scores(self, query: _Query, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -496,7 +511,7 @@ class _LanguageIndex:
                 dense = np.zeros(self.fields.size, dtype=np.float32)
                 for part_ids, part_scores in parts:  # a part names each field once
                     dense[part_ids] = np.maximum(dense[part_ids], part_scores)
-                ids = np.flatnonzero(dense)
+                ids = np.flatnonzero(dense > 0)  # (a boolean's nonzero is 4x faster)
                 scores = dense[ids]
             docs.append(ids)
             values.append(weight * scores)
@@ -507,13 +522,13 @@ class _LanguageIndex:
         ids = np.concatenate(docs)
         total = self.fields.size
         count = np.bincount(ids, minlength=total)
-        fields = np.flatnonzero(count)
+        fields = np.flatnonzero(count > 0)
         score = np.bincount(ids, weights=np.concatenate(values), minlength=total)[fields]
         cover = np.minimum(count[fields] / self.field_sizes[fields], 1.0)
         # the best field of each entry: an entry's fields are consecutive, so the touched
         # fields' entries come sorted, in runs
         rows = self.field_rows[fields]
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
         best[rows[starts]] = np.maximum.reduceat(score * cover ** FIELD_COVER, starts)
         covered[rows[starts]] = np.maximum.reduceat(cover, starts)
         return best, covered
