@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -13,7 +14,9 @@ from bot.practices import bantu
 from bot.practices.catalogue import Catalogue, Entry, default_catalogue
 from bot.practices.evaluation import evaluate, load_eval_cases, read_eval_cases
 from bot.practices.search import (
+    FIELD_COVER,
     FUZZY_WEIGHT,
+    SYNONYM_WEIGHT,
     PracticeIndex,
     catalogue_digest,
     confident,
@@ -450,3 +453,56 @@ def test_misspellings_are_matched_among_words_of_a_near_length_only(index: Pract
             nearest = sorted(w for w, distance, _ in found if distance == best)[0]
             expected = (language.surface[nearest], FUZZY_WEIGHT * (1 - best / (len(word) + 1)))
         assert language._nearest(word, limit) == expected, (lang, word)
+
+
+
+def _field_scores_by_hand(language, query, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`field_scores` one field at a time: a word scores its own or its best synonym's score
+    once per field; a field scores the weighted sum times its cover ** FIELD_COVER."""
+    scores: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for term, weight in query.weights.items():
+        per_field: dict[int, float] = {}
+        for other in (term, *query.synonyms.get(term, ())):
+            hit = language.fields.postings(other)
+            factor = 1.0 if other == term else SYNONYM_WEIGHT
+            for field_id, score in zip(*hit, strict=True) if hit is not None else ():
+                per_field[int(field_id)] = max(per_field.get(int(field_id), 0.0),
+                                               factor * float(score))
+        for field_id, score in per_field.items():
+            scores[field_id] = scores.get(field_id, 0.0) + weight * score
+            counts[field_id] = counts.get(field_id, 0) + 1
+    best, covered = np.zeros(size), np.zeros(size)
+    for field_id, score in scores.items():
+        cover = min(counts[field_id] / float(language.field_sizes[field_id]), 1.0)
+        row = language.field_rows[field_id]
+        best[row] = max(best[row], score * cover ** FIELD_COVER)
+        covered[row] = max(covered[row], cover)
+    return best, covered
+
+
+def test_fields_are_scored_alike_whether_grouped_by_sorting_or_by_counting(
+        index: PracticeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the touched fields are grouped by a sort when few, by counts over every field when many;
+    # both give what scoring one field at a time gives, synonyms included
+    import bot.practices.search as search_module
+
+    questions = [("what if soldiers beat villagers near the mine", "en"),
+                 ("la police a tiré sur des manifestants, que faire ?", "fr"),
+                 ("askari wamempiga mchimbaji mdogo", "sw"),
+                 ("gendarmes près du site minier", "fr"),
+                 ("la empresa de seguridad privada contrata a ex militares", "es")]
+    assert any(query.synonyms for query in index._analyse_query(*questions[3]).values())
+    touched = 0
+    for share in (0, 10**9):  # 0: always counting; 10**9: always sorting
+        monkeypatch.setattr(search_module, "SORT_SHARE", share)
+        for question, lang in questions:
+            for code, query in index._analyse_query(question, lang).items():
+                language = index._languages[code]
+                best, covered = language.field_scores(query, index._size())
+                expected_best, expected_cover = _field_scores_by_hand(language, query,
+                                                                      index._size())
+                assert best == pytest.approx(expected_best, rel=1e-5), (question, code)
+                assert covered == pytest.approx(expected_cover, rel=1e-6), (question, code)
+                touched += int((best > 0).sum())
+    assert touched > 50
