@@ -56,6 +56,7 @@ from bot.practices.catalogue import (
     LANGUAGES,
     Catalogue,
     Entry,
+    Localized,
     PracticeGroup,
     default_catalogue,
     localize,
@@ -161,6 +162,7 @@ DECISION_BIAS = -6.5996
 MIN_CONFIDENCE = 0.33
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis and scores are kept
+POINT_ENTRIES = 2_000  # entries (in one language each) whose points' stems are kept
 INDEX_FORMAT = 8  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
@@ -254,11 +256,16 @@ class PracticeHit:
     score: float
 
 
-def _kept(store: dict, key: Any, make: Callable[[], Any]) -> Any:
-    """`store[key]`, made by `make()` the first time; `store` keeps the last `RECENT_QUERIES`."""
+# a group's number, the stems of its heading and keywords and those of each of its points, each
+# with the language it is shown in
+_GroupTerms = tuple[int, list[tuple[str, frozenset[str]]], list[tuple[str, frozenset[str]]]]
+
+
+def _kept(store: dict, key: Any, make: Callable[[], Any], limit: int = RECENT_QUERIES) -> Any:
+    """`store[key]`, made by `make()` the first time; `store` keeps the last `limit`."""
     found = store.get(key)
     if found is None:
-        if len(store) >= RECENT_QUERIES:
+        if len(store) >= limit:
             store.pop(next(iter(store)))
         found = store[key] = make()
     return found
@@ -656,7 +663,7 @@ class PracticeIndex:
         self._all_stopwords = frozenset().union(*(i.analyzer.stopwords
                                                   for i in self._languages.values()))
         self._synonyms = {code: self._synonym_table(code) for code in self._languages}
-        self._point_terms: dict[tuple[str, str], frozenset[str]] = {}
+        self._point_terms: dict[tuple[str, str], list[_GroupTerms]] = {}
         self._recent: dict[tuple[str, str], dict[str, _Query]] = {}
         self._ranked: dict[tuple[str, str],
                            tuple[np.ndarray, np.ndarray | None, str, str | None]] = {}
@@ -1022,30 +1029,41 @@ class PracticeIndex:
         lang = self._language(lang)
         queries = self._queries(query, lang)
         scored = []
-        for g, group in enumerate(entry.practices):
-            heading = localize(group.heading, lang)
-            head = self._point_score(heading.text, heading.lang, queries)
-            for keyword in group.keywords.get(heading.lang, []):
-                head += self._point_score(keyword, heading.lang, queries)
-            for p, point in enumerate(group.points):
-                text = localize(point.text, lang)
-                score = self._point_score(text.text, text.lang, queries) + 0.5 * head
-                scored.append((-score, g, p))
+        for g, head_texts, point_texts in self._point_terms_of(entry, lang):
+            head = 0.0
+            for text in head_texts:
+                head += self._point_score(text, queries)
+            for p, text in enumerate(point_texts):
+                scored.append((-(self._point_score(text, queries) + 0.5 * head), g, p))
         return [(g, p) for _, g, p in sorted(scored)]
 
-    def _point_score(self, text: str, lang: str, queries: Mapping[str, _Query]) -> float:
-        index = self._languages.get(lang)
-        if index is None:
+    def _point_terms_of(self, entry: Entry, lang: str) -> list[_GroupTerms]:
+        """The stems of each group's heading and keywords and of each of its points, as shown
+        in `lang` (each with the language it is shown in), kept for the last entries asked."""
+        return _kept(self._point_terms, (entry.id, lang), lambda: [
+            (g, self._shown_terms(group, lang),
+             [self._text_terms(localize(point.text, lang)) for point in group.points])
+            for g, group in enumerate(entry.practices)], POINT_ENTRIES)
+
+    def _shown_terms(self, group: PracticeGroup, lang: str) -> list[tuple[str, frozenset[str]]]:
+        heading = localize(group.heading, lang)
+        return [self._text_terms(heading),
+                *(self._text_terms(Localized(keyword, heading.lang, heading.fallback))
+                  for keyword in group.keywords.get(heading.lang, []))]
+
+    def _text_terms(self, text: Localized) -> tuple[str, frozenset[str]]:
+        index = self._languages.get(text.lang)
+        return text.lang, frozenset(index.analyzer.terms(text.text) if index else ())
+
+    def _point_score(self, text: tuple[str, frozenset[str]],
+                     queries: Mapping[str, _Query]) -> float:
+        lang, terms = text
+        query = queries.get(lang)
+        if query is None or terms.isdisjoint(query.weights):
             return 0.0
-        key = (lang, text)
-        terms = self._point_terms.get(key)
-        if terms is None:
-            if len(self._point_terms) >= CACHE_LIMIT:
-                self._point_terms.clear()
-            terms = self._point_terms[key] = frozenset(index.analyzer.terms(text))
-        weights = queries[lang].weights
-        return sum(weight * index.idf.get(term, 0.0)
-                   for term, weight in weights.items() if term in terms)
+        idf = self._languages[lang].idf
+        return sum(weight * idf.get(term, 0.0)
+                   for term, weight in query.weights.items() if term in terms)
 
 
 @lru_cache(maxsize=1)
