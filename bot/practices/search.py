@@ -163,7 +163,7 @@ MIN_CONFIDENCE = 0.33
 UNKNOWN_SHARE = 1.0  # how much a word the catalogue lacks counts against the confidence
 RECENT_QUERIES = 32  # questions whose analysis and scores are kept
 POINT_ENTRIES = 2_000  # entries (in one language each) whose points' stems are kept
-INDEX_FORMAT = 8  # bump when the pickled index changes shape or the analysers cut words differently
+INDEX_FORMAT = 9  # bump when the pickled index changes shape or the analysers cut words differently
 CACHE_LIMIT = 50_000  # words remembered per language (stems, typo corrections)
 _FOLD_TABLE = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ø": "o", "ł": "l"})
 
@@ -419,6 +419,52 @@ class _Bm25:
 
 
 @dataclass
+class _Postings:
+    """The entry indexes' scores weighted (`INDEX_WEIGHTS`) and summed once, at build time: each
+    term's entries and its score in each, as one sparse table (compressed columns)."""
+
+    size: int
+    vocab: dict[str, int]
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+    @classmethod
+    def summed(cls, indexes: Mapping[str, _Bm25], weights: Mapping[str, float],
+               size: int) -> _Postings:
+        terms = sorted(set().union(*(index.model.vocab_dict for index in indexes.values()
+                                     if index.model is not None)))
+        vocab: dict[str, int] = {}
+        indptr, indices, data = [0], [], []
+        for term in terms:
+            total: np.ndarray | None = None
+            for name, index in indexes.items():
+                total = index.add_term(total, term, weights[name])
+            hits = [hit[0] for index in indexes.values()
+                    if (hit := index.postings(term)) is not None]
+            if total is None or not hits:
+                continue
+            ids = np.unique(np.concatenate(hits))
+            vocab[term] = len(vocab)
+            indices.append(ids)
+            data.append(total[ids])
+            indptr.append(indptr[-1] + len(ids))
+        return cls(size, vocab, np.array(indptr, dtype=np.int64),
+                   np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+                   np.concatenate(data) if data else np.zeros(0, dtype=np.float32))
+
+    def term_scores(self, term: str) -> np.ndarray | None:
+        """The term's weighted score in every entry; None when no entry holds it."""
+        column = self.vocab.get(term)
+        if column is None:
+            return None
+        start, end = self.indptr[column], self.indptr[column + 1]
+        scores = np.zeros(self.size, dtype=self.data.dtype)
+        scores[self.indices[start:end]] = self.data[start:end]
+        return scores
+
+
+@dataclass
 class _Query:
     """A question seen through one language: weighted stems and its informative mass (idf)."""
 
@@ -457,7 +503,7 @@ class _Query:
 @dataclass
 class _LanguageIndex:
     analyzer: Analyzer
-    entries: dict[str, _Bm25]
+    entries: _Postings
     groups: _Bm25
     surface: dict[str, str]
     idf: dict[str, float]
@@ -484,11 +530,9 @@ class _LanguageIndex:
         """Each known stem's score in every entry (the entry indexes weighted together)."""
         found: dict[str, np.ndarray] = {}
         for term in terms:
-            total: np.ndarray | None = None
-            for name, index in self.entries.items():
-                total = index.add_term(total, term, INDEX_WEIGHTS[name])
-            if total is not None:
-                found[term] = total
+            scores = self.entries.term_scores(term)
+            if scores is not None:
+                found[term] = scores
         return found
 
     def field_scores(self, query: _Query, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -741,8 +785,10 @@ class PracticeIndex:
         total = len(self._entries)
         idf = {stem: _idf(count, total) for stem, count in df.items()}
         surface = {word: analyzer.stem(word) for word in words}
-        index = _LanguageIndex(analyzer, {"core": _Bm25(core_docs), "body": _Bm25(body_docs)},
-                               _Bm25(group_docs), surface, idf, _idf(1, max(total, 1)))
+        entries = _Postings.summed({"core": _Bm25(core_docs), "body": _Bm25(body_docs)},
+                                   INDEX_WEIGHTS, total)
+        index = _LanguageIndex(analyzer, entries, _Bm25(group_docs), surface, idf,
+                               _idf(1, max(total, 1)))
         index.surface_words = sorted(surface)
         index.fields = _Bm25(field_docs)
         index.field_rows = np.array(field_rows, dtype=np.int64)
