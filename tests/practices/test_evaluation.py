@@ -38,7 +38,14 @@ BLIND_FILES_4 = tuple(sorted((DATA / "practice_eval4").glob("*.jsonl")))
 # (the first with 12 out-of-scope questions per language, written to calibrate the decision,
 # then kept apart as a blind set)
 BLIND_FILES_5 = tuple(sorted((DATA / "practice_eval5").glob("*.jsonl")))
-ALL_BLIND_FILES = (*BLIND_FILES, *BLIND_FILES_3, *BLIND_FILES_4, *BLIND_FILES_5)
+# the sixth, written the same way (a third short phone-style questions, a third one sentence,
+# a third a story of 2-4 sentences), measured once on the search as it was when it was written
+BLIND_FILES_6 = tuple(sorted((DATA / "practice_eval6").glob("*.jsonl")))
+ALL_BLIND_FILES = (*BLIND_FILES, *BLIND_FILES_3, *BLIND_FILES_4, *BLIND_FILES_5, *BLIND_FILES_6)
+# long questions that tell a story of 40-90 words, in every language, in scope and out of it
+# (a story about the mine and the police that ends by asking about a tax or a visa): written
+# to study such questions, not fitted on (see test_long_stories)
+LONG_STORIES_FILE = DATA / "practice_dev5.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -191,20 +198,22 @@ def test_held_out_targets(held_out: EvalReport) -> None:
 
 @pytest.fixture(scope="module")
 def blind(index: PracticeIndex) -> dict[int, EvalReport]:
-    """The blind sets' reports, by the set's number (the second to the fifth)."""
+    """The blind sets' reports, by the set's number (the second to the sixth)."""
     return {number: _report(index, files) for number, files in
-            ((2, BLIND_FILES), (3, BLIND_FILES_3), (4, BLIND_FILES_4), (5, BLIND_FILES_5))}
+            ((2, BLIND_FILES), (3, BLIND_FILES_3), (4, BLIND_FILES_4), (5, BLIND_FILES_5),
+             (6, BLIND_FILES_6))}
 
 
 def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex) -> None:
     answering = {entry.id for entry in index.catalogue if entry.has_practices}
-    for files in (BLIND_FILES, BLIND_FILES_3, BLIND_FILES_4, *((f,) for f in BLIND_FILES_5)):
+    for files in (BLIND_FILES, BLIND_FILES_3, BLIND_FILES_4, *((f,) for f in BLIND_FILES_5),
+                  BLIND_FILES_6):
         cases = [case for path in files for case in load_eval_cases(path)]
         for lang in LANGUAGES:
             asked = {case.expect[0] for case in cases if case.lang == lang and case.in_scope}
             assert asked == answering, lang
             assert sum(case.lang == lang and not case.in_scope for case in cases) >= 5, lang
-    tuned = {case.q for path in (*DEV_FILES, CHECK_FILE, *HELD_OUT_FILES)
+    tuned = {case.q for path in (*DEV_FILES, CHECK_FILE, *HELD_OUT_FILES, LONG_STORIES_FILE)
              for case in load_eval_cases(path)}
     blind = {case.q for path in ALL_BLIND_FILES for case in load_eval_cases(path)}
     assert not blind & tuned
@@ -213,7 +222,7 @@ def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex
 def test_blind_sets(blind: dict[int, EvalReport]) -> None:
     # the measured figures, rounded down: top-1, top-3, in-scope and out-of-scope declined
     bars = {2: (0.94, 0.98, 0.03, 0.86), 3: (0.88, 0.97, 0.04, 0.8), 4: (0.96, 0.99, 0.03, 0.76),
-            5: (0.95, 0.99, 0.02, 0.88)}
+            5: (0.95, 0.99, 0.02, 0.88), 6: (0.91, 0.98, 0.04, 0.9)}
     for number, (top1, top3, declined, oos_declined) in bars.items():
         report = blind[number]
         assert report.top1_accuracy >= top1, number
@@ -258,11 +267,18 @@ def test_the_targets_hold_on_the_fifth_blind_set(blind: dict[int, EvalReport]) -
     _targets(blind[5])
 
 
+def test_the_targets_hold_on_the_sixth_blind_set(blind: dict[int, EvalReport]) -> None:
+    # top-1 89.2-94.6% and top-3 97.3-100% in every language, 3.8% of in-scope questions
+    # declined (Swahili 13.5%: 5 of 37), 90.0% of out-of-scope ones
+    _targets(blind[6])
+
+
 def test_the_targets_hold_on_every_blind_set_together(blind: dict[int, EvalReport]) -> None:
-    # 925 in-scope questions and 180 out-of-scope ones: top-1 89.2-96.2% and top-3 97.3-99.5%
-    # in every language, 2.5% of in-scope questions declined, 85.0% of out-of-scope ones
+    # 1,110 in-scope questions and 220 out-of-scope ones: top-1 89.2-95.0% and top-3
+    # 97.7-99.5% in every language, 2.7% of in-scope questions declined, 85.9% of out-of-scope
+    # ones
     together = EvalReport.pooled(blind.values())
-    assert (together.in_scope.total, together.out_of_scope.total) == (925, 180)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1110, 220)
     _targets(together)
 
 
@@ -270,10 +286,34 @@ def test_the_targets_hold_on_every_set_not_tuned_on(
         index: PracticeIndex, check: EvalReport, held_out: EvalReport,
         blind: dict[int, EvalReport]) -> None:
     # the project's first set, the third development set, the held-out set and every blind set
-    # together, 1,227 in-scope questions and 241 out-of-scope ones: top-1 87.6-92.0% and top-3
-    # 95.7-99.2% in every language, 4.8% of in-scope questions declined, 85.1% of out-of-scope
+    # together, 1,412 in-scope questions and 281 out-of-scope ones: top-1 87.8-92.2% and top-3
+    # 96.3-99.3% in every language, 4.7% of in-scope questions declined, 85.8% of out-of-scope
     # ones
     together = EvalReport.pooled([_report(index, (DATA / "practice_questions.jsonl",)), check,
                                   held_out, *blind.values()])
-    assert (together.in_scope.total, together.out_of_scope.total) == (1227, 241)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1412, 281)
     _targets(together)
+
+
+def test_long_stories(index: PracticeIndex) -> None:
+    # 150 in-scope stories and 30 out-of-scope ones, 40-90 words each: top-1 92.0%, top-3
+    # 99.3%, 2.0% declined; but the stories that end by asking something the catalogue does
+    # not cover are declined only 36.7% of the time (11 of 30): their story holds as many of
+    # the catalogue's words as an in-scope one
+    cases = load_eval_cases(LONG_STORIES_FILE)
+    assert all(len(case.q.split()) >= 35 for case in cases)
+    for lang in LANGUAGES:
+        assert sum(case.lang == lang and case.in_scope for case in cases) >= 30, lang
+        assert sum(case.lang == lang and not case.in_scope for case in cases) >= 6, lang
+    report = evaluate(index, cases)
+    assert report.top1_accuracy >= 0.92
+    assert report.top3_accuracy >= 0.99
+    assert _declined(report) <= 0.02
+    assert _oos_declined(report) >= 0.36
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "long stories: 36.7% of out-of-scope ones declined (11 of 30); in scope top-1 92.0% (ln "
+    "83.3%, 83.3-100% in every language), top-3 99.3%, 2.0% declined"))
+def test_the_targets_on_long_stories(index: PracticeIndex) -> None:
+    _targets(evaluate(index, load_eval_cases(LONG_STORIES_FILE)))
