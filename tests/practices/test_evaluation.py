@@ -41,11 +41,17 @@ BLIND_FILES_5 = tuple(sorted((DATA / "practice_eval5").glob("*.jsonl")))
 # the sixth, written the same way (a third short phone-style questions, a third one sentence,
 # a third a story of 2-4 sentences), measured once on the search as it was when it was written
 BLIND_FILES_6 = tuple(sorted((DATA / "practice_eval6").glob("*.jsonl")))
-ALL_BLIND_FILES = (*BLIND_FILES, *BLIND_FILES_3, *BLIND_FILES_4, *BLIND_FILES_5, *BLIND_FILES_6)
+# the seventh, written the same way (half of it short phone-style questions), measured once
+BLIND_FILES_7 = tuple(sorted((DATA / "practice_eval7").glob("*.jsonl")))
+ALL_BLIND_FILES = (*BLIND_FILES, *BLIND_FILES_3, *BLIND_FILES_4, *BLIND_FILES_5, *BLIND_FILES_6,
+                   *BLIND_FILES_7)
 # long questions that tell a story of 40-90 words, in every language, in scope and out of it
 # (a story about the mine and the police that ends by asking about a tax or a visa): written
 # to study such questions, not fitted on (see test_long_stories)
 LONG_STORIES_FILE = DATA / "practice_dev5.jsonl"
+# short Swahili and Lingala questions as typed on cheap phones (4-14 words, two per entry and
+# language, worded differently), written with the seventh blind set; not fitted on
+SHORT_PHONE_FILE = DATA / "practice_dev6.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -198,22 +204,23 @@ def test_held_out_targets(held_out: EvalReport) -> None:
 
 @pytest.fixture(scope="module")
 def blind(index: PracticeIndex) -> dict[int, EvalReport]:
-    """The blind sets' reports, by the set's number (the second to the sixth)."""
+    """The blind sets' reports, by the set's number (the second to the seventh)."""
     return {number: _report(index, files) for number, files in
             ((2, BLIND_FILES), (3, BLIND_FILES_3), (4, BLIND_FILES_4), (5, BLIND_FILES_5),
-             (6, BLIND_FILES_6))}
+             (6, BLIND_FILES_6), (7, BLIND_FILES_7))}
 
 
 def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex) -> None:
     answering = {entry.id for entry in index.catalogue if entry.has_practices}
     for files in (BLIND_FILES, BLIND_FILES_3, BLIND_FILES_4, *((f,) for f in BLIND_FILES_5),
-                  BLIND_FILES_6):
+                  BLIND_FILES_6, BLIND_FILES_7):
         cases = [case for path in files for case in load_eval_cases(path)]
         for lang in LANGUAGES:
             asked = {case.expect[0] for case in cases if case.lang == lang and case.in_scope}
             assert asked == answering, lang
             assert sum(case.lang == lang and not case.in_scope for case in cases) >= 5, lang
-    tuned = {case.q for path in (*DEV_FILES, CHECK_FILE, *HELD_OUT_FILES, LONG_STORIES_FILE)
+    tuned = {case.q for path in (*DEV_FILES, CHECK_FILE, *HELD_OUT_FILES, LONG_STORIES_FILE,
+                                 SHORT_PHONE_FILE)
              for case in load_eval_cases(path)}
     blind = {case.q for path in ALL_BLIND_FILES for case in load_eval_cases(path)}
     assert not blind & tuned
@@ -222,7 +229,7 @@ def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex
 def test_blind_sets(blind: dict[int, EvalReport]) -> None:
     # the measured figures, rounded down: top-1, top-3, in-scope and out-of-scope declined
     bars = {2: (0.94, 0.98, 0.03, 0.86), 3: (0.88, 0.97, 0.04, 0.8), 4: (0.96, 0.99, 0.03, 0.76),
-            5: (0.95, 0.99, 0.02, 0.88), 6: (0.91, 0.98, 0.04, 0.9)}
+            5: (0.95, 0.99, 0.02, 0.88), 6: (0.91, 0.98, 0.04, 0.9), 7: (0.91, 0.97, 0.05, 1.0)}
     for number, (top1, top3, declined, oos_declined) in bars.items():
         report = blind[number]
         assert report.top1_accuracy >= top1, number
@@ -273,12 +280,20 @@ def test_the_targets_hold_on_the_sixth_blind_set(blind: dict[int, EvalReport]) -
     _targets(blind[6])
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "seventh blind set: top-1 91.4% (86.5-94.6% in every language; Swahili 91.9 and Lingala "
+    "86.5% below plain BM25's 94.6 and 91.9%), top-3 97.3% (English and Lingala 94.6%), 4.3% "
+    "of in-scope questions declined (English and French 8.1%), 100% of out-of-scope ones"))
+def test_the_targets_on_the_seventh_blind_set(blind: dict[int, EvalReport]) -> None:
+    _targets(blind[7])
+
+
 def test_the_targets_hold_on_every_blind_set_together(blind: dict[int, EvalReport]) -> None:
-    # 1,110 in-scope questions and 220 out-of-scope ones: top-1 89.2-95.0% and top-3
-    # 97.7-99.5% in every language, 2.7% of in-scope questions declined, 85.9% of out-of-scope
+    # 1,295 in-scope questions and 260 out-of-scope ones: top-1 88.8-94.6% and top-3
+    # 97.3-99.6% in every language, 2.9% of in-scope questions declined, 88.1% of out-of-scope
     # ones
     together = EvalReport.pooled(blind.values())
-    assert (together.in_scope.total, together.out_of_scope.total) == (1110, 220)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1295, 260)
     _targets(together)
 
 
@@ -286,12 +301,12 @@ def test_the_targets_hold_on_every_set_not_tuned_on(
         index: PracticeIndex, check: EvalReport, held_out: EvalReport,
         blind: dict[int, EvalReport]) -> None:
     # the project's first set, the third development set, the held-out set and every blind set
-    # together, 1,412 in-scope questions and 281 out-of-scope ones: top-1 87.8-92.2% and top-3
-    # 96.3-99.3% in every language, 4.7% of in-scope questions declined, 85.8% of out-of-scope
+    # together, 1,597 in-scope questions and 321 out-of-scope ones: top-1 87.6-92.5% and top-3
+    # 96.1-99.4% in every language, 4.6% of in-scope questions declined, 87.5% of out-of-scope
     # ones
     together = EvalReport.pooled([_report(index, (DATA / "practice_questions.jsonl",)), check,
                                   held_out, *blind.values()])
-    assert (together.in_scope.total, together.out_of_scope.total) == (1412, 281)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1597, 321)
     _targets(together)
 
 
@@ -317,3 +332,24 @@ def test_long_stories(index: PracticeIndex) -> None:
     "83.3%, 83.3-100% in every language), top-3 99.3%, 2.0% declined"))
 def test_the_targets_on_long_stories(index: PracticeIndex) -> None:
     _targets(evaluate(index, load_eval_cases(LONG_STORIES_FILE)))
+
+
+def test_short_phone_questions_in_swahili_and_lingala(index: PracticeIndex) -> None:
+    # 148 in-scope questions and 20 out-of-scope ones: top-1 82.4% (sw 86.5, ln 78.4%), top-3
+    # 93.9%, 11.5% declined, 80.0% of out-of-scope ones declined; plain BM25 73.6% top-1
+    cases = load_eval_cases(SHORT_PHONE_FILE)
+    assert {case.lang for case in cases} == {"sw", "ln"}
+    assert all(len(case.q.split()) <= 16 for case in cases)
+    report = evaluate(index, cases)
+    assert report.top1_accuracy >= 0.82
+    assert report.top3_accuracy >= 0.93
+    assert _declined(report) <= 0.12
+    assert _oos_declined(report) >= 0.8
+    assert report.in_scope.top1 > report.in_scope.baseline_top1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "short Swahili and Lingala phone questions: top-1 sw 86.5%, ln 78.4%; top-3 sw 94.6%, "
+    "ln 93.2%; 11.5% of in-scope questions declined; 80.0% of out-of-scope ones"))
+def test_the_targets_on_short_phone_questions(index: PracticeIndex) -> None:
+    _targets(evaluate(index, load_eval_cases(SHORT_PHONE_FILE)))
