@@ -383,21 +383,6 @@ class _Bm25:
             scores += self.model.nonoccurrence_array[self.model.vocab_dict[term]]
         return scores
 
-    def add_term(self, total: np.ndarray | None, term: str, weight: float) -> np.ndarray | None:
-        """`total` (None: nothing yet) plus the term's weighted scores, written in place (a
-        term's postings name each document once); None while no index holds the term."""
-        hit = self.postings(term)
-        if hit is None:
-            return total
-        assert self.model is not None
-        if self.model.nonoccurrence_array is not None:  # BM25L and BM25+ only
-            scores = weight * self.term_scores(term)
-            return scores if total is None else total + scores
-        if total is None:
-            total = np.zeros(self.size, dtype=hit[1].dtype)
-        total[hit[0]] += weight * hit[1]
-        return total
-
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The documents holding the term and its BM25 score in each (sparse)."""
         if self.model is None:
@@ -432,19 +417,22 @@ class _Postings:
     @classmethod
     def summed(cls, indexes: Mapping[str, _Bm25], weights: Mapping[str, float],
                size: int) -> _Postings:
-        terms = sorted(set().union(*(index.model.vocab_dict for index in indexes.values()
-                                     if index.model is not None)))
+        models = [index.model for index in indexes.values() if index.model is not None]
+        # sparse: a variant that scores the documents without the term too (BM25L, BM25+)
+        # would not fit
+        assert all(model.nonoccurrence_array is None for model in models)
+        terms = sorted(set().union(*(model.vocab_dict for model in models)))
         vocab: dict[str, int] = {}
         indptr, indices, data = [0], [], []
         for term in terms:
-            total: np.ndarray | None = None
-            for name, index in indexes.items():
-                total = index.add_term(total, term, weights[name])
-            hits = [hit[0] for index in indexes.values()
+            hits = [(weights[name], hit) for name, index in indexes.items()
                     if (hit := index.postings(term)) is not None]
-            if total is None or not hits:
+            if not hits:
                 continue
-            ids = np.unique(np.concatenate(hits))
+            total = np.zeros(size, dtype=hits[0][1][1].dtype)
+            for weight, (hit_ids, hit_scores) in hits:  # a term names each document once
+                total[hit_ids] += weight * hit_scores
+            ids = np.unique(np.concatenate([hit_ids for _, (hit_ids, _) in hits]))
             vocab[term] = len(vocab)
             indices.append(ids)
             data.append(total[ids])
@@ -587,7 +575,7 @@ class _LanguageIndex:
         # the best field of each entry: an entry's fields are consecutive, so the touched
         # fields' entries come sorted, in runs
         rows = self.field_rows[fields]
-        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        starts = _run_starts(rows)
         best[rows[starts]] = np.maximum.reduceat(score * cover ** FIELD_COVER, starts)
         covered[rows[starts]] = np.maximum.reduceat(cover, starts)
         return best, covered
@@ -646,12 +634,17 @@ def _field_docs(short: Mapping[str, list[list[str]]]) -> Iterator[list[str]]:
                 yield bag
 
 
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array starts."""
+    return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
 def _runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct ids in order, the order that sorts `ids` (stable: equal ids keep theirs)
     and where each distinct id's run starts in that order."""
     order = np.argsort(ids, kind="stable")
     ordered = ids[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    starts = _run_starts(ordered)
     return ordered[starts], order, starts
 
 

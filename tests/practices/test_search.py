@@ -455,7 +455,6 @@ def test_misspellings_are_matched_among_words_of_a_near_length_only(index: Pract
         assert language._nearest(word, limit) == expected, (lang, word)
 
 
-
 def _field_scores_by_hand(language, query, size: int) -> tuple[np.ndarray, np.ndarray]:
     """`field_scores` one field at a time: a word scores its own or its best synonym's score
     once per field; a field scores the weighted sum times its cover ** FIELD_COVER."""
@@ -485,8 +484,6 @@ def test_fields_are_scored_alike_whether_grouped_by_sorting_or_by_counting(
         index: PracticeIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     # the touched fields are grouped by a sort when few, by counts over every field when many;
     # both give what scoring one field at a time gives, synonyms included
-    import bot.practices.search as search_module
-
     questions = [("what if soldiers beat villagers near the mine", "en"),
                  ("la police a tiré sur des manifestants, que faire ?", "fr"),
                  ("askari wamempiga mchimbaji mdogo", "sw"),
@@ -495,7 +492,7 @@ def test_fields_are_scored_alike_whether_grouped_by_sorting_or_by_counting(
     assert any(query.synonyms for query in index._analyse_query(*questions[3]).values())
     touched = 0
     for share in (0, 10**9):  # 0: always counting; 10**9: always sorting
-        monkeypatch.setattr(search_module, "SORT_SHARE", share)
+        monkeypatch.setattr("bot.practices.search.SORT_SHARE", share)
         for question, lang in questions:
             for code, query in index._analyse_query(question, lang).items():
                 language = index._languages[code]
