@@ -134,7 +134,11 @@ def _cut(text: str, start: int, limit: int) -> tuple[int, int]:
 
 def split_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """`text` (Telegram HTML) as one or more HTML messages of at most `limit` characters each
-    once parsed, with every tag closed in the part that opens it and reopened in the next."""
+    once parsed, with every tag closed in the part that opens it and reopened in the next.
+    A text whose HTML is within the limit is returned unparsed: parsing only shortens it (tags
+    go, a character reference becomes one character)."""
+    if utf16_len(text) <= limit:
+        return [text]
     plain, entities = parse_html(text)
     if utf16_len(plain) <= limit:
         return [text]

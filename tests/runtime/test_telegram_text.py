@@ -78,6 +78,16 @@ def test_limit_counts_parsed_text_in_utf16_units():
     assert [utf16_len(p) for p in parts] == [4096, 1904]
 
 
+@pytest.mark.parametrize("html", [
+    "<b>x</b> &amp; &lt;y&gt;", "&#128308; &#x1F534; \U0001F534", '<a href="https://e.org/">a</a>',
+    "<pre><code class=\"language-python\">x</code></pre>", "&nbsp;&eacute;",
+])
+def test_parsing_never_lengthens_a_text(html):
+    # split_html returns a text whose HTML is within the limit as it is, unparsed
+    assert utf16_len(parse_html(html)[0]) <= utf16_len(html)
+    assert split_html(html, limit=utf16_len(html)) == [html]
+
+
 def test_links_keep_their_address_in_every_part():
     html = '<a href="https://example.org/">' + "word " * 1500 + "</a>"
     parts = split_html(html)
