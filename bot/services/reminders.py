@@ -162,7 +162,7 @@ class Wanted:
 async def _wanted(
     session: AsyncSession, meeting: Meeting, group: WorkingGroup, now: datetime
 ) -> dict[str, Wanted]:
-    settings = await cal.get_settings(session, group)
+    settings = await cal.read_settings(session, group)
     offsets = settings.reminder_offsets or []
     if not offsets or meeting.cancelled_at is not None:
         return {}
@@ -246,7 +246,7 @@ async def sync_answer(
     group = await session.get(WorkingGroup, meeting.group_id)
     if group is None or person.id is None:
         return 0, 0
-    settings = await cal.get_settings(session, group)
+    settings = await cal.read_settings(session, group)
     offsets = settings.reminder_offsets or []
     if not offsets or meeting.cancelled_at is not None or occ.cancelled:
         return 0, 0
