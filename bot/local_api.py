@@ -172,7 +172,7 @@ class LocalBotAPI(UnreadAnswers):
         text = params["text"]
         if params.get("parse_mode") == ParseMode.HTML:
             try:
-                text_length = utf16_len(parse_html(text)[0])
+                text_length = utf16_len(parse_html(text, entities=False)[0])
             except TelegramHTMLError as exc:
                 raise LookupError(f"can't parse entities: {exc}") from exc
         else:

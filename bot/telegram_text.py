@@ -41,8 +41,9 @@ def utf16_len(text: str) -> int:
 
 
 class _Parser(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, entities: bool = True) -> None:
         super().__init__(convert_charrefs=True)
+        self.keep_entities = entities
         self.pieces: list[str] = []
         self.units = 0  # in UTF-16 code units, as Telegram counts
         self.open: list[tuple[str, int, dict[str, str | None]]] = []
@@ -68,7 +69,7 @@ class _Parser(HTMLParser):
             raise TelegramHTMLError(f"unexpected </{tag}>")
         _, start, attributes = self.open.pop()
         length = self.units - start
-        if length == 0:
+        if length == 0 or not self.keep_entities:
             return
         kind = _ENTITY_OF_TAG[tag]
         if kind == "code" and self.open and self.open[-1][0] == "pre":
@@ -101,9 +102,10 @@ class _Parser(HTMLParser):
         raise TelegramHTMLError("declaration")
 
 
-def parse_html(text: str) -> tuple[str, list[MessageEntity]]:
-    """The plain text and entities Telegram makes of an HTML message (offsets in UTF-16)."""
-    parser = _Parser()
+def parse_html(text: str, entities: bool = True) -> tuple[str, list[MessageEntity]]:
+    """The plain text and entities Telegram makes of an HTML message (offsets in UTF-16);
+    without `entities`, the text only (checked all the same)."""
+    parser = _Parser(entities)
     parser.feed(text)
     parser.close()
     if parser.open:

@@ -99,3 +99,10 @@ def test_links_keep_their_address_in_every_part():
 def test_html_telegram_would_refuse_is_refused(bad):
     with pytest.raises(TelegramHTMLError):
         parse_html(bad)
+    with pytest.raises(TelegramHTMLError):  # checked the same when only the text is wanted
+        parse_html(bad, entities=False)
+
+
+def test_the_text_alone_is_the_same_text():
+    html = '<b>bold <i>both</i></b> &amp; <a href="https://e.org/">link</a> \U0001F534'
+    assert parse_html(html, entities=False) == (parse_html(html)[0], [])
