@@ -54,8 +54,15 @@ SHORT_PHONE_FILE = DATA / "practice_dev6.jsonl"
 # the eighth blind set: short Swahili and Lingala phone questions, written the same way as the
 # others, measured before and after that round of words
 BLIND_FILES_8 = tuple(sorted((DATA / "practice_eval8").glob("*.jsonl")))
+# questions that tell a concrete incident in everyday words without naming what it is about
+# ("they felled trees across the road to the pit"), one per entry and language, and out-of-scope
+# ones set around the same sites, written to study such questions (see test_situations)
+SITUATIONS_FILE = DATA / "practice_dev7.jsonl"
+# the ninth blind set, written the same way at the same time (half incidents told in everyday
+# words, a quarter plain questions, a quarter short phone questions), measured once
+BLIND_FILES_9 = tuple(sorted((DATA / "practice_eval9").glob("*.jsonl")))
 ALL_BLIND_FILES = (*BLIND_FILES, *BLIND_FILES_3, *BLIND_FILES_4, *BLIND_FILES_5, *BLIND_FILES_6,
-                   *BLIND_FILES_7, *BLIND_FILES_8)
+                   *BLIND_FILES_7, *BLIND_FILES_8, *BLIND_FILES_9)
 
 
 @pytest.fixture(scope="module")
@@ -211,16 +218,16 @@ def test_held_out_targets(held_out: EvalReport) -> None:
 
 @pytest.fixture(scope="module")
 def blind(index: PracticeIndex) -> dict[int, EvalReport]:
-    """The blind sets' reports, by the set's number (the second to the eighth)."""
+    """The blind sets' reports, by the set's number (the second to the ninth)."""
     return {number: _report(index, files) for number, files in
             ((2, BLIND_FILES), (3, BLIND_FILES_3), (4, BLIND_FILES_4), (5, BLIND_FILES_5),
-             (6, BLIND_FILES_6), (7, BLIND_FILES_7), (8, BLIND_FILES_8))}
+             (6, BLIND_FILES_6), (7, BLIND_FILES_7), (8, BLIND_FILES_8), (9, BLIND_FILES_9))}
 
 
 def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex) -> None:
     answering = {entry.id for entry in index.catalogue if entry.has_practices}
     for files in (BLIND_FILES, BLIND_FILES_3, BLIND_FILES_4, *((f,) for f in BLIND_FILES_5),
-                  BLIND_FILES_6, BLIND_FILES_7, BLIND_FILES_8):
+                  BLIND_FILES_6, BLIND_FILES_7, BLIND_FILES_8, BLIND_FILES_9):
         cases = [case for path in files for case in load_eval_cases(path)]
         # the eighth: Swahili and Lingala only
         for lang in ("sw", "ln") if files == BLIND_FILES_8 else LANGUAGES:
@@ -228,7 +235,7 @@ def test_the_blind_sets_cover_every_entry_in_every_language(index: PracticeIndex
             assert asked == answering, lang
             assert sum(case.lang == lang and not case.in_scope for case in cases) >= 5, lang
     tuned = {case.q for path in (*DEV_FILES, CHECK_FILE, *HELD_OUT_FILES, LONG_STORIES_FILE,
-                                 SHORT_PHONE_FILE)
+                                 SHORT_PHONE_FILE, SITUATIONS_FILE)
              for case in load_eval_cases(path)}
     blind = {case.q for path in ALL_BLIND_FILES for case in load_eval_cases(path)}
     assert not blind & tuned
@@ -238,7 +245,7 @@ def test_blind_sets(blind: dict[int, EvalReport]) -> None:
     # the measured figures, rounded down: top-1, top-3, in-scope and out-of-scope declined
     bars = {2: (0.93, 0.98, 0.02, 0.83), 3: (0.88, 0.96, 0.04, 0.76), 4: (0.96, 0.99, 0.03, 0.73),
             5: (0.95, 0.98, 0.02, 0.87), 6: (0.93, 0.98, 0.03, 0.87), 7: (0.91, 0.98, 0.04, 0.95),
-            8: (0.91, 0.98, 0.06, 1.0)}
+            8: (0.91, 0.98, 0.06, 1.0), 9: (0.88, 0.97, 0.05, 0.8)}
     for number, (top1, top3, declined, oos_declined) in bars.items():
         report = blind[number]
         assert report.top1_accuracy >= top1, number
@@ -307,12 +314,20 @@ def test_the_targets_on_the_eighth_blind_set(blind: dict[int, EvalReport]) -> No
     _targets(blind[8])
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "ninth blind set: top-1 88.6% (en 94.6, es 86.5, fr 91.9, sw 89.2, ln 81.1%), top-3 97.3% "
+    "(en 94.6%), 4.9% of in-scope questions declined (9 of 185; sw 16.2%), 80.0% of "
+    "out-of-scope ones; plain BM25 84.9% top-1"))
+def test_the_targets_on_the_ninth_blind_set(blind: dict[int, EvalReport]) -> None:
+    _targets(blind[9])
+
+
 def test_the_targets_hold_on_every_blind_set_together(blind: dict[int, EvalReport]) -> None:
-    # 1,369 in-scope questions and 275 out-of-scope ones: top-1 91.6-94.6% and top-3
-    # 97.6-99.6% in every language, 2.5% of in-scope questions declined, 86.2% of out-of-scope
-    # ones
+    # 1,554 in-scope questions and 305 out-of-scope ones: top-1 90.4-94.3% and top-3
+    # 97.6-99.3% in every language, 2.8% of in-scope questions declined, 85.6% of out-of-scope
+    # ones; plain BM25 88.5% top-1
     together = EvalReport.pooled(blind.values())
-    assert (together.in_scope.total, together.out_of_scope.total) == (1369, 275)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1554, 305)
     _targets(together)
 
 
@@ -320,12 +335,12 @@ def test_the_targets_hold_on_every_set_not_tuned_on(
         index: PracticeIndex, check: EvalReport, held_out: EvalReport,
         blind: dict[int, EvalReport]) -> None:
     # the project's first set, the third development set, the held-out set and every blind set
-    # together, 1,671 in-scope questions and 336 out-of-scope ones: top-1 90.4-92.5% and top-3
-    # 96.8-99.4% in every language, 3.9% of in-scope questions declined, 86.0% of out-of-scope
+    # together, 1,856 in-scope questions and 366 out-of-scope ones: top-1 89.5-91.9% and top-3
+    # 96.9-99.2% in every language, 4.0% of in-scope questions declined, 85.5% of out-of-scope
     # ones
     together = EvalReport.pooled([_report(index, (DATA / "practice_questions.jsonl",)), check,
                                   held_out, *blind.values()])
-    assert (together.in_scope.total, together.out_of_scope.total) == (1671, 336)
+    assert (together.in_scope.total, together.out_of_scope.total) == (1856, 366)
     _targets(together)
 
 
@@ -366,4 +381,25 @@ def test_short_phone_questions_in_swahili_and_lingala(index: PracticeIndex) -> N
     assert report.top3_accuracy >= 0.98
     assert _declined(report) <= 0.02
     assert _oos_declined(report) >= 0.85
+    assert report.in_scope.top1 > report.in_scope.baseline_top1
+
+
+def test_situations(index: PracticeIndex) -> None:
+    # 185 incidents told in everyday words (12-45 words; one per entry and language) and 30
+    # out-of-scope ones: top-1 85.9% (fr and sw 83.8%), top-3 97.3%, but 10.8% declined (en
+    # 18.9, fr 16.2, sw 13.5%: a story holds few of the words an entry is written in), 83.3%
+    # of out-of-scope ones declined; plain BM25 82.7% top-1. A round of words written from its
+    # misses (README, "Things tried") was measured and not kept.
+    cases = load_eval_cases(SITUATIONS_FILE)
+    assert all(12 <= len(case.q.split()) <= 45 for case in cases)
+    answering = {entry.id for entry in index.catalogue if entry.has_practices}
+    for lang in LANGUAGES:
+        asked = {case.expect[0] for case in cases if case.lang == lang and case.in_scope}
+        assert asked == answering, lang
+        assert sum(case.lang == lang and not case.in_scope for case in cases) >= 5, lang
+    report = evaluate(index, cases)
+    assert report.top1_accuracy >= 0.85
+    assert report.top3_accuracy >= 0.97
+    assert _declined(report) <= 0.11
+    assert _oos_declined(report) >= 0.83
     assert report.in_scope.top1 > report.in_scope.baseline_top1
